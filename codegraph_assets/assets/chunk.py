@@ -1,0 +1,23 @@
+"""chunk: AST-aware chunks of every indexed file, built from the IR and cached per blob."""
+
+import dagster as dg
+
+from codegraph_assets.assets.targets import ASSET_GROUP, SnapshotRef, output, target_from_ref
+from codegraph_assets.error_policy import classified_failures
+from codegraph_assets.partitions import REPO_SNAPSHOT
+from codegraph_assets.run_config import IndexingRunConfig
+from codegraph_assets.stages.chunk_stage import build_chunks
+from resources.git import GitResource
+from resources.metadata_store import MetadataStoreResource
+
+
+@dg.asset(partitions_def=REPO_SNAPSHOT, group_name=ASSET_GROUP, kinds={"python", "sqlite"},
+          description=__doc__)
+def chunk(context: dg.AssetExecutionContext, config: IndexingRunConfig, ir: SnapshotRef,
+          metadata: MetadataStoreResource, git: GitResource):
+    settings = config.to_indexing_config()
+    with classified_failures(context, settings.retry):
+        store = metadata.open()
+        target = target_from_ref(ir, store, git, settings)
+        stats = build_chunks(target.repo, target.snapshot, store, git, settings)
+    return output(target, stats)

@@ -1,0 +1,25 @@
+"""ir: tree-sitter IR (symbols, occurrences, imports) for every indexed blob of the snapshot."""
+
+import dagster as dg
+
+from codegraph_assets.assets.targets import ASSET_GROUP, output, resolve_target
+from codegraph_assets.error_policy import classified_failures
+from codegraph_assets.partitions import REPO_SNAPSHOT
+from codegraph_assets.run_config import IndexingRunConfig
+from codegraph_assets.stages.ir_stage import build_ir
+from resources.git import GitResource
+from resources.metadata_store import MetadataStoreResource
+
+
+@dg.asset(partitions_def=REPO_SNAPSHOT, output_required=False, group_name=ASSET_GROUP,
+          kinds={"python", "sqlite"}, description=__doc__)
+def ir(context: dg.AssetExecutionContext, config: IndexingRunConfig, metadata: MetadataStoreResource,
+       git: GitResource):
+    settings = config.to_indexing_config()
+    with classified_failures(context, settings.retry):
+        store = metadata.open()
+        target = resolve_target(context, store, git, settings)
+        if target is None:
+            return
+        stats = build_ir(target.repo, target.snapshot, store, git, settings)
+    yield output(target, stats)

@@ -1,0 +1,29 @@
+"""vector: embeddings of the snapshot's chunks in Qdrant; each distinct text is embedded once, ever."""
+
+import dagster as dg
+
+from codegraph_assets.assets.targets import ASSET_GROUP, SnapshotRef, output, target_from_ref
+from codegraph_assets.error_policy import classified_failures
+from codegraph_assets.partitions import REPO_SNAPSHOT
+from codegraph_assets.run_config import IndexingRunConfig
+from codegraph_assets.stages.vector_stage import build_vectors
+from resources.embeddings import EmbeddingResource
+from resources.git import GitResource
+from resources.metadata_store import MetadataStoreResource
+from resources.qdrant_store import QdrantResource
+
+# Qdrant local mode locks its directory for one client: one vector step at a time per instance.
+QDRANT_POOL = "qdrant"
+
+
+@dg.asset(partitions_def=REPO_SNAPSHOT, group_name=ASSET_GROUP, kinds={"qdrant"}, pool=QDRANT_POOL,
+          description=__doc__)
+def vector(context: dg.AssetExecutionContext, config: IndexingRunConfig, chunk: SnapshotRef,
+           metadata: MetadataStoreResource, git: GitResource, qdrant: QdrantResource,
+           embeddings: EmbeddingResource):
+    settings = config.to_indexing_config()
+    with classified_failures(context, settings.retry):
+        store = metadata.open()
+        target = target_from_ref(chunk, store, git, settings)
+        stats = build_vectors(target.snapshot, store, qdrant, embeddings, settings)
+    return output(target, stats)

@@ -1,0 +1,36 @@
+"""`codegraph repo add | list | remove`."""
+
+from __future__ import annotations
+
+import json
+
+from codegraph_assets.cli.context import cli_resources, dagster_instance
+from codegraph_assets.registry import register_repo, unregister_repo
+
+
+def add(args) -> int:
+    with cli_resources() as (config, _defs, resources):
+        refs = args.ref or [config.defaults.snapshot_id]
+        record = register_repo(resources.metadata.open(), dagster_instance(), args.name, args.location, refs)
+    print(f"registered {record.name} ({record.kind}) at {record.location}; refs: {', '.join(record.refs)}")
+    return 0
+
+
+def list_repos(args) -> int:
+    with cli_resources() as (_config, _defs, resources):
+        repos = resources.metadata.open().list_repos()
+    if args.json:
+        print(json.dumps([{"name": r.name, "location": r.location, "kind": r.kind, "refs": list(r.refs)}
+                          for r in repos], indent=2))
+    elif not repos:
+        print("no repositories registered; `codegraph repo add NAME PATH_OR_URL --ref main`")
+    for r in repos if not args.json else []:
+        print(f"{r.name}\t{r.kind}\t{r.location}\t{','.join(r.refs)}")
+    return 0
+
+
+def remove(args) -> int:
+    with cli_resources() as (_config, _defs, resources):
+        removed = unregister_repo(resources.metadata.open(), dagster_instance(), args.name)
+    print(f"removed {args.name}" if removed else f"{args.name} was not registered")
+    return 0 if removed else 1

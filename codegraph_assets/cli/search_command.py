@@ -1,0 +1,69 @@
+"""`codegraph search`: one query, or many from a JSONL file in one process."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from codegraph_assets.cli.context import cli_resources
+from codegraph_assets.errors import CodegraphError, ErrorCode
+from codegraph_assets.search import CodeSearch
+from resources.metadata_store import MetadataStore
+
+
+def run(args) -> int:
+    if not args.query and not args.queries_file:
+        raise CodegraphError(ErrorCode.INVALID_PAYLOAD, "no query given", input="codegraph search",
+                             fix="pass QUERY or --queries-file FILE")
+    with cli_resources() as (config, _defs, resources):
+        store = resources.metadata.open()
+        repo, snapshot = _default_partition(store, args.repo, args.snapshot)
+        search = CodeSearch(store, resources.tantivy, resources.qdrant, resources.embeddings, config)
+        if args.queries_file:
+            for qid, query in _read_queries(args.queries_file):
+                hits = search.search(query, repo=repo, snapshot=snapshot, mode=args.mode, limit=args.limit)
+                print(json.dumps({"qid": qid, "hits": [h.to_json() for h in hits]}))
+            return 0
+        hits = search.search(args.query, repo=repo, snapshot=snapshot, mode=args.mode, limit=args.limit)
+    if args.json:
+        print(json.dumps([h.to_json() for h in hits], indent=2))
+        return 0
+    if not hits:
+        print(f"no hits for {args.query!r} in {repo}|{snapshot}")
+    for rank, hit in enumerate(hits, 1):
+        symbol = f"  {hit.symbol}" if hit.symbol else ""
+        print(f"{rank:2}. {hit.path}:{hit.start_line}-{hit.end_line}  score={hit.score:.4f}{symbol}")
+        for line in hit.snippet.splitlines()[:6]:
+            print(f"      {line}")
+    return 0
+
+
+def _default_partition(store: MetadataStore, repo: str | None, snapshot: str | None) -> tuple[str, str]:
+    """--repo/--snapshot, or the only registered repository and its only ref."""
+    if repo is None:
+        repos = store.list_repos()
+        if len(repos) != 1:
+            raise CodegraphError(ErrorCode.INVALID_PAYLOAD, f"{len(repos)} repositories are registered",
+                                 input="--repo", fix="pass --repo NAME (see `codegraph repo list`)")
+        repo = repos[0].name
+    if snapshot is None:
+        record = store.get_repo(repo)
+        if record is None or len(record.refs) != 1:
+            raise CodegraphError(ErrorCode.INVALID_PAYLOAD, f"cannot choose a snapshot of {repo!r}",
+                                 input="--snapshot", fix="pass --snapshot REF (see `codegraph repo list`)")
+        snapshot = record.refs[0]
+    return repo, snapshot
+
+
+def _read_queries(path: str):
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                yield str(item["qid"]), str(item["query"])
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise CodegraphError(ErrorCode.INVALID_PAYLOAD, f"{path}:{number} is not a {{qid, query}} object",
+                                     input=f"{path}:{number}", fix='one JSON object per line: {"qid": "1", '
+                                     '"query": "..."}') from exc

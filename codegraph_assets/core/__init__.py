@@ -1,0 +1,1 @@
+"""Plain-Python domain code: source snapshots, IR, chunking, tokenizing, fusion. No Dagster imports."""

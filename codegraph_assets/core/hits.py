@@ -1,0 +1,57 @@
+"""Search hits and how rankings are fused: reciprocal rank fusion with overlap de-duplication."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+from codegraph_assets.core.tokenizing import code_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    path: str
+    start_line: int  # 1-based inclusive
+    end_line: int
+    score: float
+    symbol: str | None  # repository-wide SCIP descriptor when the hit sits in a definition
+    snippet: str
+    language: str | None = None
+    source: str = ""  # lexical | vector | hybrid
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    def overlaps(self, other: SearchHit) -> bool:
+        return self.path == other.path and self.start_line <= other.end_line and other.start_line <= self.end_line
+
+
+def reciprocal_rank_fusion(rankings: list[tuple[list[SearchHit], float]], *, k: int, limit: int) -> list[SearchHit]:
+    """Fuse weighted rankings by RRF; hits overlapping a better-placed hit of the same file merge into it."""
+    fused: list[tuple[float, SearchHit]] = []
+    for hits, weight in rankings:
+        for rank, hit in enumerate(hits, start=1):
+            contribution = weight / (k + rank)
+            for i, (score, kept) in enumerate(fused):
+                if kept.overlaps(hit):
+                    # Prefer the tighter range: a chunk is more precise than a lexical window.
+                    better = hit if (hit.end_line - hit.start_line) < (kept.end_line - kept.start_line) else kept
+                    fused[i] = (score + contribution, better)
+                    break
+            else:
+                fused.append((contribution, hit))
+    fused.sort(key=lambda pair: -pair[0])
+    return [replace(hit, score=round(score, 6), source="hybrid") for score, hit in fused[:limit]]
+
+
+def best_window(text: str, query: str, context_lines: int) -> tuple[int, int]:
+    """The 1-based line range around the line that matches most query tokens (for file-level hits)."""
+    wanted = set(code_tokens(query))
+    lines = text.splitlines() or [""]
+    best_line, best_score = 0, -1
+    for index, line in enumerate(lines):
+        score = len(wanted.intersection(code_tokens(line)))
+        if score > best_score:
+            best_line, best_score = index, score
+    start = max(0, best_line - context_lines)
+    end = min(len(lines) - 1, best_line + context_lines)
+    return start + 1, end + 1

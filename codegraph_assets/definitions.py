@@ -1,0 +1,19 @@
+"""The codegraph code location: four partitioned assets and the resources they run on."""
+
+import dagster as dg
+
+from codegraph_assets.assets import ALL_ASSETS
+from codegraph_assets.config import load_indexing_config
+from codegraph_assets.partitions import REPO_SNAPSHOT
+from codegraph_assets.resource_defs import build_resource_defs
+
+index_partition_job = dg.define_asset_job(
+    "index_partition", selection=ALL_ASSETS, partitions_def=REPO_SNAPSHOT,
+    description="ir and lexical in parallel, then chunk, then vector, for one repo|snapshot.",
+)
+
+defs = dg.Definitions(
+    assets=ALL_ASSETS,
+    jobs=[index_partition_job],
+    resources=build_resource_defs(load_indexing_config()),
+)

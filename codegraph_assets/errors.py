@@ -1,0 +1,95 @@
+"""The error taxonomy: every failure is a `CodegraphError` with a code, a category, the input and a fix.
+
+The category decides what the Dagster layer does with it (see `assets/error_policy.py`):
+TRANSIENT is retried with backoff and jitter, PERMANENT fails without retry, INFRASTRUCTURE fails
+and alerts. Plain Python: no Dagster imports.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class ErrorCategory(str, Enum):
+    TRANSIENT = "TRANSIENT"  # may succeed on retry: locks, rate limits, flaky networks
+    PERMANENT = "PERMANENT"  # the input is wrong; retrying cannot help
+    INFRASTRUCTURE = "INFRASTRUCTURE"  # our own environment is broken: disk, database, memory
+
+
+class ErrorCode(str, Enum):
+    INVALID_PAYLOAD = "INVALID_PAYLOAD"
+    PATH_NOT_FOUND = "PATH_NOT_FOUND"
+    OUT_OF_MEMORY = "OUT_OF_MEMORY"
+    IR_BUILD_ERROR = "IR_BUILD_ERROR"
+    FILE_ACCESS_ERROR = "FILE_ACCESS_ERROR"
+    PARSE_ERROR = "PARSE_ERROR"
+    CHUNK_BUILD_ERROR = "CHUNK_BUILD_ERROR"
+    IR_CACHE_MISS = "IR_CACHE_MISS"
+    DB_LOCKED = "DB_LOCKED"
+    DB_ERROR = "DB_ERROR"
+    LEXICAL_INDEX_ERROR = "LEXICAL_INDEX_ERROR"
+    INDEX_LOCKED = "INDEX_LOCKED"
+    INDEX_CORRUPTED = "INDEX_CORRUPTED"
+    IO_ERROR = "IO_ERROR"
+    DISK_FULL = "DISK_FULL"
+    VECTOR_INDEX_ERROR = "VECTOR_INDEX_ERROR"
+    CHUNK_CACHE_MISS = "CHUNK_CACHE_MISS"
+    RATE_LIMITED = "RATE_LIMITED"
+    NETWORK_ERROR = "NETWORK_ERROR"
+    QDRANT_ERROR = "QDRANT_ERROR"
+    INVALID_MODEL = "INVALID_MODEL"
+
+
+CATEGORY_OF: dict[ErrorCode, ErrorCategory] = {
+    ErrorCode.INVALID_PAYLOAD: ErrorCategory.PERMANENT,
+    ErrorCode.PATH_NOT_FOUND: ErrorCategory.PERMANENT,
+    ErrorCode.OUT_OF_MEMORY: ErrorCategory.INFRASTRUCTURE,
+    ErrorCode.IR_BUILD_ERROR: ErrorCategory.PERMANENT,
+    ErrorCode.FILE_ACCESS_ERROR: ErrorCategory.PERMANENT,
+    ErrorCode.PARSE_ERROR: ErrorCategory.PERMANENT,
+    ErrorCode.CHUNK_BUILD_ERROR: ErrorCategory.PERMANENT,
+    ErrorCode.IR_CACHE_MISS: ErrorCategory.PERMANENT,
+    ErrorCode.DB_LOCKED: ErrorCategory.TRANSIENT,
+    ErrorCode.DB_ERROR: ErrorCategory.INFRASTRUCTURE,
+    ErrorCode.LEXICAL_INDEX_ERROR: ErrorCategory.PERMANENT,
+    ErrorCode.INDEX_LOCKED: ErrorCategory.TRANSIENT,
+    ErrorCode.INDEX_CORRUPTED: ErrorCategory.INFRASTRUCTURE,
+    ErrorCode.IO_ERROR: ErrorCategory.TRANSIENT,
+    ErrorCode.DISK_FULL: ErrorCategory.INFRASTRUCTURE,
+    ErrorCode.VECTOR_INDEX_ERROR: ErrorCategory.PERMANENT,
+    ErrorCode.CHUNK_CACHE_MISS: ErrorCategory.PERMANENT,
+    ErrorCode.RATE_LIMITED: ErrorCategory.TRANSIENT,
+    ErrorCode.NETWORK_ERROR: ErrorCategory.TRANSIENT,
+    ErrorCode.QDRANT_ERROR: ErrorCategory.TRANSIENT,
+    ErrorCode.INVALID_MODEL: ErrorCategory.PERMANENT,
+}
+
+
+class CodegraphError(Exception):
+    """A classified failure whose message names the input, the problem and the fix."""
+
+    def __init__(self, code: ErrorCode, problem: str, *, input: str = "", fix: str = "") -> None:
+        self.code = code
+        self.category = CATEGORY_OF[code]
+        self.problem = problem
+        self.input = input
+        self.fix = fix
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        text = f"{self.category.value} {self.code.value}: {self.problem}"
+        return f"{text}\nFix: {self.fix}" if self.fix else text
+
+    @property
+    def retryable(self) -> bool:
+        return self.category is ErrorCategory.TRANSIENT
+
+    def metadata(self) -> dict[str, str]:
+        """What a UI shows about the failure; never contains secrets (messages never carry them)."""
+        return {
+            "error_code": self.code.value,
+            "error_category": self.category.value,
+            "input": self.input,
+            "fix": self.fix,
+        }

@@ -1,0 +1,88 @@
+"""CodeSearch: lexical, vector and hybrid search over one published (repo, snapshot).
+
+Read-only: it only reads what the stages published, and says which stage to materialize when a
+partition has not been indexed yet.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from codegraph_assets.config import IndexingConfig
+from codegraph_assets.core.hits import SearchHit, best_window, reciprocal_rank_fusion
+from codegraph_assets.core.ir_model import qualified_symbol_id
+from codegraph_assets.errors import CodegraphError, ErrorCode
+from codegraph_assets.stages.documents import doc_key
+from resources.embeddings import EmbeddingResource
+from resources.metadata_store import MetadataStore
+from resources.qdrant_store import QdrantResource
+from resources.tantivy_index import LexicalMatch, TantivyResource
+
+SearchMode = Literal["lexical", "vector", "hybrid"]
+SEARCH_MODES: tuple[str, ...] = ("lexical", "vector", "hybrid")
+
+
+class CodeSearch:
+    def __init__(self, store: MetadataStore, tantivy: TantivyResource, qdrant: QdrantResource,
+                 embedder: EmbeddingResource, config: IndexingConfig) -> None:
+        self.store, self.tantivy, self.qdrant, self.embedder, self.config = store, tantivy, qdrant, embedder, config
+
+    def search(self, query: str, *, repo: str, snapshot: str, mode: SearchMode = "hybrid",
+               limit: int | None = None) -> list[SearchHit]:
+        if mode not in SEARCH_MODES:
+            raise CodegraphError(ErrorCode.INVALID_PAYLOAD, f"search mode {mode!r} is unknown", input=mode,
+                                 fix="use one of: " + ", ".join(SEARCH_MODES))
+        limit = limit or self.config.search.default_limit
+        if mode == "lexical":
+            return self.lexical(query, repo, snapshot, limit)
+        if mode == "vector":
+            return self.vector(query, repo, snapshot, limit)
+        candidates = limit * self.config.search.candidate_multiplier
+        return reciprocal_rank_fusion(
+            [(self.lexical(query, repo, snapshot, candidates), self.config.search.lexical_weight),
+             (self.vector(query, repo, snapshot, candidates), self.config.search.vector_weight)],
+            k=self.config.search.rrf_k, limit=limit,
+        )
+
+    def lexical(self, query: str, repo: str, snapshot: str, limit: int) -> list[SearchHit]:
+        self._require_published(repo, snapshot, "lexical")
+        matches = self.tantivy.search(repo, snapshot, query, limit)
+        return [self._lexical_hit(match, query) for match in matches]
+
+    def vector(self, query: str, repo: str, snapshot: str, limit: int) -> list[SearchHit]:
+        self._require_published(repo, snapshot, "vector")
+        collection = self.qdrant.collection_name(self.embedder.model_id())
+        matches = self.qdrant.search(collection, self.embedder.embed_query(query), repo, snapshot, limit)
+        texts = self.store.chunk_texts(m.payload["chunk_hash"] for m in matches)
+        return [
+            SearchHit(m.payload["path"], m.payload["start_line"], m.payload["end_line"], round(m.score, 6),
+                      m.payload.get("symbol"), texts.get(m.payload["chunk_hash"], ""), m.payload.get("language"),
+                      "vector")
+            for m in matches
+        ]
+
+    def _lexical_hit(self, match: LexicalMatch, query: str) -> SearchHit:
+        start, end = best_window(match.content, query, self.config.lexical.snippet_context_lines)
+        snippet = "\n".join(match.content.splitlines()[start - 1:end])
+        return SearchHit(match.path, start, end, round(match.score, 6), self._enclosing_symbol(match, start, end),
+                         snippet, match.language, "lexical")
+
+    def _enclosing_symbol(self, match: LexicalMatch, start: int, end: int) -> str | None:
+        """The innermost definition containing the hit's middle line, from the stored IR."""
+        document = self.store.load_document(doc_key(match.blob_sha, self.config))
+        if document is None:
+            return None
+        middle = (start + end) // 2
+        inside = [s for s in document.symbols if s.enclosing.start_line <= middle <= s.enclosing.end_line]
+        if not inside:
+            return None
+        innermost = min(inside, key=lambda s: s.enclosing.end_line - s.enclosing.start_line)
+        return qualified_symbol_id(match.path, innermost.symbol_id)
+
+    def _require_published(self, repo: str, snapshot: str, stage: str) -> None:
+        if self.store.published(repo, snapshot, stage) is None:
+            raise CodegraphError(
+                ErrorCode.INVALID_PAYLOAD, f"{repo}|{snapshot} has no published {stage} index",
+                input=f"{repo}|{snapshot}",
+                fix=f"`codegraph index` the repository, or materialize the {stage} asset for that partition",
+            )

@@ -1,0 +1,60 @@
+"""IR documents keyed by (parser version, tier, blob): computed once per blob, shared by every snapshot."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from codegraph_assets.config import IndexingConfig
+from codegraph_assets.core.ir_model import DocumentIR
+from codegraph_assets.core.ir_parser import count_lines, parse_document
+from codegraph_assets.core.languages import PARSEABLE_LANGUAGES, parser_version
+from codegraph_assets.core.source import ManifestEntry, is_binary
+from codegraph_assets.stages.stats import StageStats
+from resources.git import GitResource
+from resources.metadata_store import MetadataStore, RepoRecord
+
+STATUS_PARSED = "parsed"
+STATUS_TEXT = "text"  # no grammar: lexical and line chunks only
+STATUS_BINARY = "binary"
+
+
+def doc_key(blob_sha: str, config: IndexingConfig) -> str:
+    return f"{parser_version()}:{config.defaults.semantic_tier}:{blob_sha}"
+
+
+def unique_blobs(entries: Iterable[ManifestEntry]) -> list[ManifestEntry]:
+    """One entry per blob: identical files at several paths are processed once."""
+    seen: dict[str, ManifestEntry] = {}
+    for entry in entries:
+        seen.setdefault(entry.blob_sha, entry)
+    return list(seen.values())
+
+
+def ensure_documents(repo: RepoRecord, entries: list[ManifestEntry], store: MetadataStore, git: GitResource,
+                     config: IndexingConfig, stats: StageStats) -> None:
+    """Parse and store every blob of `entries` whose IR document is not stored yet."""
+    keys = {e.blob_sha: doc_key(e.blob_sha, config) for e in entries}
+    present = store.present_doc_keys(keys.values())
+    missing = [e for e in unique_blobs(entries) if keys[e.blob_sha] not in present]
+    stats.add("files_cached", len(entries) - len(missing))
+    pending: list[tuple[str, str, str, DocumentIR]] = []
+    for entry, content in git.read_blobs(repo.name, repo.kind, repo.location, missing):  # type: ignore[arg-type]
+        status, document = _derive(entry, content, config)
+        stats.add("files_parsed" if status == STATUS_PARSED else f"files_{status}")
+        stats.add("parse_errors", document.parse_errors)
+        stats.add("symbols", len(document.symbols))
+        stats.bytes_processed += len(content)
+        pending.append((keys[entry.blob_sha], entry.blob_sha, status, document))
+        if len(pending) >= config.batch.store_batch_size:
+            store.save_documents(pending)
+            pending.clear()
+    store.save_documents(pending)
+
+
+def _derive(entry: ManifestEntry, content: bytes, config: IndexingConfig) -> tuple[str, DocumentIR]:
+    language = entry.language or "unknown"
+    if is_binary(content, config.discovery.binary_sniff_bytes):
+        return STATUS_BINARY, DocumentIR(language=language)
+    if language in PARSEABLE_LANGUAGES:
+        return STATUS_PARSED, parse_document(content, language)
+    return STATUS_TEXT, DocumentIR(language=language, line_count=count_lines(content))

@@ -1,0 +1,74 @@
+"""Vector stage: make the partition's Qdrant points equal the snapshot's chunks, embedding only new text.
+
+Embeddings are cached by (model id, chunk hash) in the metadata store and saved batch by batch, so a
+killed run resumes where it stopped and no text is ever embedded twice, across runs, snapshots or repos.
+"""
+
+from __future__ import annotations
+
+from codegraph_assets.config import IndexingConfig
+from codegraph_assets.core.chunking import chunk_set_key
+from codegraph_assets.core.ir_model import qualified_symbol_id
+from codegraph_assets.core.source import SourceSnapshot
+from codegraph_assets.errors import CodegraphError, ErrorCode
+from codegraph_assets.stages.documents import doc_key
+from codegraph_assets.stages.stats import StageStats
+from resources.embeddings import EmbeddingResource
+from resources.metadata_store import MetadataStore
+from resources.qdrant_store import ChunkPoint, QdrantResource
+
+STAGE = "vector"
+
+
+def build_vectors(snapshot: SourceSnapshot, store: MetadataStore, qdrant: QdrantResource,
+                  embedder: EmbeddingResource, config: IndexingConfig) -> StageStats:
+    stats = StageStats(STAGE)
+    entries = snapshot.indexed()
+    set_key_of = {e.blob_sha: chunk_set_key(doc_key(e.blob_sha, config)) for e in entries}
+    missing = set(set_key_of.values()) - store.present_chunk_sets(set_key_of.values())
+    if missing:
+        raise CodegraphError(
+            ErrorCode.CHUNK_CACHE_MISS, f"{len(missing)} files of {snapshot.repo}|{snapshot.snapshot} have no chunks",
+            input=f"{snapshot.repo}|{snapshot.snapshot}", fix="materialize the chunk asset for this partition first",
+        )
+    points, embed_text_of = [], {}
+    ordinal_in_path: dict[str, int] = {}
+    for item in store.snapshot_chunks(entries, set_key_of):
+        ordinal = ordinal_in_path.get(item.path, 0)
+        ordinal_in_path[item.path] = ordinal + 1
+        chunk = item.chunk
+        symbol = qualified_symbol_id(item.path, chunk.symbol_id) if chunk.symbol_id else None
+        points.append(ChunkPoint(snapshot.repo, snapshot.snapshot, item.path, ordinal, chunk.chunk_hash,
+                                 chunk.start_line, chunk.end_line, symbol, item.language))
+        embed_text_of[chunk.chunk_hash] = chunk.embed_text
+
+    model_id = embedder.model_id()
+    collection = qdrant.collection_name(model_id)
+    qdrant.ensure_collection(collection, embedder.dimension)
+    existing = qdrant.point_ids(collection, snapshot.repo, snapshot.snapshot)
+    wanted = {p.point_id for p in points}
+    new_points = [p for p in points if p.point_id not in existing]
+    needed = sorted({p.chunk_hash for p in new_points})
+    vectors = store.cached_embeddings(model_id, needed)
+    stats.counts["chunks_cached"] = len(vectors)
+    to_embed = [h for h in needed if h not in vectors]
+    batch_size = config.batch.vector_batch_size
+    for start in range(0, len(to_embed), batch_size):
+        batch = to_embed[start:start + batch_size]
+        embedded = dict(zip(batch, embedder.embed([embed_text_of[h] for h in batch])))
+        store.save_embeddings(model_id, embedded)  # saved per batch: a killed run resumes here
+        vectors.update(embedded)
+        stats.add("chunks_embedded", len(batch))
+    qdrant.upsert(collection, new_points, [vectors[p.chunk_hash] for p in new_points])
+    stale = existing - wanted
+    qdrant.delete(collection, stale)
+    stats.counts.setdefault("chunks_embedded", 0)
+    stats.counts["points_upserted"] = len(new_points)
+    stats.counts["points_deleted"] = len(stale)
+    stats.counts["points_total"] = qdrant.count(collection, snapshot.repo, snapshot.snapshot)
+    stats.counts["chunks_total"] = len(points)
+    store.publish(snapshot.repo, snapshot.snapshot, STAGE, snapshot.commit, snapshot.manifest_id)
+    stats.finish(config.metrics.min_duration_epsilon)
+    if stats.counts["chunks_embedded"]:
+        stats.counts["chunks_per_s"] = int(stats.rate("chunks_embedded"))
+    return stats

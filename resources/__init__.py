@@ -1,0 +1,1 @@
+"""ConfigurableResources wrapping the outside world."""

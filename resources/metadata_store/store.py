@@ -1,0 +1,362 @@
+"""MetadataStore: the relational half of the index (repos, manifests, IR, chunks, embeddings, heads).
+
+SQLAlchemy Core over SQLite or PostgreSQL; the schema comes from Alembic migrations applied on open.
+Writes of content-addressed rows are insert-if-absent, so concurrent runs that derive the same blob's
+IR or the same chunk's embedding never conflict and never duplicate.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Engine, and_, create_engine, delete, event, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from codegraph_assets.core.chunking import ChunkRecord
+from codegraph_assets.core.ir_model import DocumentIR, Occurrence, Span, Symbol, SymbolRole
+from codegraph_assets.core.source import ManifestEntry
+from codegraph_assets.errors import CodegraphError, ErrorCode
+from resources.metadata_store import tables as t
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+@dataclass(frozen=True, slots=True)
+class RepoRecord:
+    name: str
+    location: str
+    kind: str
+    refs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedSnapshot:
+    repo: str
+    snapshot: str
+    stage: str
+    commit: str
+    manifest_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotChunk:
+    """A chunk as it appears in one snapshot: the chunk plus the path it sits at."""
+
+    path: str
+    language: str | None
+    chunk: ChunkRecord
+
+
+class MetadataStore:
+    """All metadata reads and writes; one instance per process or run."""
+
+    def __init__(self, url: str, *, batch_size: int = 500) -> None:
+        self.url = url
+        self.batch_size = batch_size
+        self.engine: Engine = _make_engine(url)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision."""
+        config = AlembicConfig()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        with self._errors("migrate the metadata store"), self.engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- repositories ----------------------------------------------------------------------------
+    def add_repo(self, name: str, location: str, kind: str, refs: Iterable[str]) -> RepoRecord:
+        with self._errors(f"register repository {name!r}"), self.engine.begin() as conn:
+            existing = conn.execute(select(t.repos).where(t.repos.c.name == name)).first()
+            if existing is None:
+                conn.execute(t.repos.insert().values(name=name, location=location, kind=kind))
+            else:
+                conn.execute(t.repos.update().where(t.repos.c.name == name).values(location=location, kind=kind))
+            self._insert_ignore(conn, t.repo_refs, [{"repo": name, "ref": ref} for ref in refs])
+        return self.get_repo(name)
+
+    def get_repo(self, name: str) -> RepoRecord | None:
+        with self._errors(f"read repository {name!r}"), self.engine.connect() as conn:
+            row = conn.execute(select(t.repos).where(t.repos.c.name == name)).first()
+            if row is None:
+                return None
+            refs = conn.execute(select(t.repo_refs.c.ref).where(t.repo_refs.c.repo == name)).scalars()
+            return RepoRecord(row.name, row.location, row.kind, tuple(sorted(refs)))
+
+    def list_repos(self) -> list[RepoRecord]:
+        with self._errors("list repositories"), self.engine.connect() as conn:
+            names = conn.execute(select(t.repos.c.name).order_by(t.repos.c.name)).scalars().all()
+        return [self.get_repo(name) for name in names]
+
+    def remove_repo(self, name: str) -> bool:
+        """Forget a repository and its published heads; content-addressed rows stay for other repos."""
+        with self._errors(f"remove repository {name!r}"), self.engine.begin() as conn:
+            conn.execute(delete(t.repo_refs).where(t.repo_refs.c.repo == name))
+            conn.execute(delete(t.published_snapshots).where(t.published_snapshots.c.repo == name))
+            return conn.execute(delete(t.repos).where(t.repos.c.name == name)).rowcount > 0
+
+    # -- manifests -------------------------------------------------------------------------------
+    def save_manifest(self, manifest_id: str, repo: str, commit: str, entries: Sequence[ManifestEntry]) -> None:
+        with self._errors(f"save the manifest of {repo}@{commit[:12]}"), self.engine.begin() as conn:
+            if conn.execute(select(t.manifests.c.manifest_id).where(t.manifests.c.manifest_id == manifest_id)).first():
+                return  # manifests are immutable: same id, same content
+            rows = [
+                {"manifest_id": manifest_id, "path": e.path, "blob_sha": e.blob_sha, "size": e.size,
+                 "language": e.language, "skip_reason": e.skip_reason}
+                for e in entries
+            ]
+            for batch in _batches(rows, self.batch_size):
+                conn.execute(t.manifest_entries.insert(), batch)
+            conn.execute(t.manifests.insert().values(
+                manifest_id=manifest_id, repo=repo, commit_sha=commit, entry_count=len(rows)))
+
+    def load_manifest(self, manifest_id: str) -> list[ManifestEntry]:
+        e = t.manifest_entries
+        with self._errors(f"load manifest {manifest_id}"), self.engine.connect() as conn:
+            rows = conn.execute(select(e).where(e.c.manifest_id == manifest_id).order_by(e.c.path))
+            return [ManifestEntry(r.path, r.blob_sha, r.size, r.language, r.skip_reason) for r in rows]
+
+    # -- IR --------------------------------------------------------------------------------------
+    def present_doc_keys(self, doc_keys: Iterable[str]) -> set[str]:
+        return self._present(t.ir_documents.c.doc_key, doc_keys)
+
+    def save_documents(self, documents: Iterable[tuple[str, str, str, DocumentIR]]) -> int:
+        """Store (doc_key, blob_sha, status, ir) rows that are absent; returns how many were new."""
+        saved = 0
+        with self._errors("save IR documents"), self.engine.begin() as conn:
+            for doc_key, blob_sha, status, ir in documents:
+                inserted = self._insert_ignore(conn, t.ir_documents, [{
+                    "doc_key": doc_key, "blob_sha": blob_sha, "language": ir.language, "status": status,
+                    "parse_errors": ir.parse_errors, "line_count": ir.line_count, "imports": json.dumps(ir.imports),
+                }])
+                if not inserted:
+                    continue  # another run stored this blob first; its rows are identical
+                saved += 1
+                self._insert_rows(conn, t.ir_symbols, [_symbol_row(doc_key, i, s) for i, s in enumerate(ir.symbols)])
+                self._insert_rows(conn, t.ir_occurrences,
+                                  [_occurrence_row(doc_key, i, o) for i, o in enumerate(ir.occurrences)])
+        return saved
+
+    def load_document(self, doc_key: str) -> DocumentIR | None:
+        with self._errors(f"load IR document {doc_key}"), self.engine.connect() as conn:
+            doc = conn.execute(select(t.ir_documents).where(t.ir_documents.c.doc_key == doc_key)).first()
+            if doc is None:
+                return None
+            symbols = conn.execute(
+                select(t.ir_symbols).where(t.ir_symbols.c.doc_key == doc_key).order_by(t.ir_symbols.c.ordinal))
+            occurrences = conn.execute(
+                select(t.ir_occurrences).where(t.ir_occurrences.c.doc_key == doc_key)
+                .order_by(t.ir_occurrences.c.ordinal))
+            return DocumentIR(
+                language=doc.language,
+                symbols=[_symbol_from_row(r) for r in symbols],
+                occurrences=[Occurrence(r.symbol, Span(r.start_line, r.start_col, r.end_line, r.end_col),
+                                        SymbolRole(r.roles)) for r in occurrences],
+                imports=json.loads(doc.imports),
+                parse_errors=doc.parse_errors,
+                line_count=doc.line_count,
+            )
+
+    def document_statuses(self, doc_keys: Iterable[str]) -> dict[str, tuple[str, int]]:
+        """doc_key → (status, parse_errors) for the keys that exist."""
+        d = t.ir_documents
+        result: dict[str, tuple[str, int]] = {}
+        with self._errors("read IR document statuses"), self.engine.connect() as conn:
+            for batch in _batches(list(doc_keys), self.batch_size):
+                for r in conn.execute(select(d.c.doc_key, d.c.status, d.c.parse_errors).where(d.c.doc_key.in_(batch))):
+                    result[r.doc_key] = (r.status, r.parse_errors)
+        return result
+
+    def symbol_names(self, doc_keys: Iterable[str]) -> dict[str, list[str]]:
+        s = t.ir_symbols
+        names: dict[str, list[str]] = {}
+        with self._errors("read symbol names"), self.engine.connect() as conn:
+            for batch in _batches(list(doc_keys), self.batch_size):
+                rows = conn.execute(select(s.c.doc_key, s.c.name).where(s.c.doc_key.in_(batch)).order_by(s.c.ordinal))
+                for r in rows:
+                    names.setdefault(r.doc_key, []).append(r.name)
+        return names
+
+    # -- chunks ----------------------------------------------------------------------------------
+    def present_chunk_sets(self, set_keys: Iterable[str]) -> set[str]:
+        return self._present(t.chunk_sets.c.set_key, set_keys)
+
+    def save_chunk_set(self, set_key: str, blob_sha: str, records: Sequence[ChunkRecord]) -> bool:
+        with self._errors(f"save chunks of blob {blob_sha}"), self.engine.begin() as conn:
+            if not self._insert_ignore(conn, t.chunk_sets,
+                                       [{"set_key": set_key, "blob_sha": blob_sha, "chunk_count": len(records)}]):
+                return False
+            self._insert_ignore(conn, t.chunk_texts, [
+                {"chunk_hash": c.chunk_hash, "text": c.text, "embed_text": c.embed_text} for c in records])
+            self._insert_rows(conn, t.chunks, [
+                {"set_key": set_key, "ordinal": i, "chunk_hash": c.chunk_hash, "start_line": c.start_line,
+                 "end_line": c.end_line, "symbol_id": c.symbol_id, "kind": c.kind}
+                for i, c in enumerate(records)])
+            return True
+
+    def snapshot_chunks(self, entries: Sequence[ManifestEntry], set_key_of: dict[str, str]) -> Iterator[SnapshotChunk]:
+        """Chunks of every entry (by its chunk-set key), with text, in path order."""
+        c, x = t.chunks, t.chunk_texts
+        by_set: dict[str, list[ManifestEntry]] = {}
+        for entry in entries:
+            by_set.setdefault(set_key_of[entry.blob_sha], []).append(entry)
+        with self._errors("read snapshot chunks"), self.engine.connect() as conn:
+            for batch in _batches(sorted(by_set), self.batch_size):
+                rows = conn.execute(
+                    select(c, x.c.text, x.c.embed_text).join(x, x.c.chunk_hash == c.c.chunk_hash)
+                    .where(c.c.set_key.in_(batch)).order_by(c.c.set_key, c.c.ordinal))
+                for r in rows:
+                    record = ChunkRecord(r.start_line, r.end_line, r.symbol_id, r.kind, r.text, r.embed_text,
+                                         r.chunk_hash)
+                    for entry in by_set[r.set_key]:
+                        yield SnapshotChunk(entry.path, entry.language, record)
+
+    def chunk_texts(self, chunk_hashes: Iterable[str]) -> dict[str, str]:
+        x = t.chunk_texts
+        with self._errors("read chunk texts"), self.engine.connect() as conn:
+            result = {}
+            for batch in _batches(list(set(chunk_hashes)), self.batch_size):
+                rows = conn.execute(select(x.c.chunk_hash, x.c.text).where(x.c.chunk_hash.in_(batch)))
+                result.update({r.chunk_hash: r.text for r in rows})
+            return result
+
+    # -- embeddings --------------------------------------------------------------------------------
+    def cached_embeddings(self, model_id: str, chunk_hashes: Iterable[str]) -> dict[str, np.ndarray]:
+        e = t.embeddings
+        result: dict[str, np.ndarray] = {}
+        with self._errors("read cached embeddings"), self.engine.connect() as conn:
+            for batch in _batches(list(set(chunk_hashes)), self.batch_size):
+                rows = conn.execute(select(e.c.chunk_hash, e.c.vector)
+                                    .where(and_(e.c.model_id == model_id, e.c.chunk_hash.in_(batch))))
+                for r in rows:
+                    result[r.chunk_hash] = np.frombuffer(r.vector, dtype="<f4")
+        return result
+
+    def save_embeddings(self, model_id: str, vectors: dict[str, np.ndarray]) -> None:
+        rows = [{"model_id": model_id, "chunk_hash": h, "vector": np.asarray(v, dtype="<f4").tobytes()}
+                for h, v in vectors.items()]
+        with self._errors("save embeddings"), self.engine.begin() as conn:
+            self._insert_ignore(conn, t.embeddings, rows)
+
+    # -- published heads ---------------------------------------------------------------------------
+    def publish(self, repo: str, snapshot: str, stage: str, commit: str, manifest_id: str) -> None:
+        """Point readers of (repo, snapshot, stage) at a fully written manifest."""
+        p = t.published_snapshots
+        key = and_(p.c.repo == repo, p.c.snapshot == snapshot, p.c.stage == stage)
+        with self._errors(f"publish {repo}|{snapshot} {stage}"), self.engine.begin() as conn:
+            conn.execute(delete(p).where(key))
+            conn.execute(p.insert().values(repo=repo, snapshot=snapshot, stage=stage, commit_sha=commit,
+                                           manifest_id=manifest_id))
+
+    def published(self, repo: str, snapshot: str, stage: str) -> PublishedSnapshot | None:
+        p = t.published_snapshots
+        with self._errors(f"read published {repo}|{snapshot}"), self.engine.connect() as conn:
+            row = conn.execute(select(p).where(and_(p.c.repo == repo, p.c.snapshot == snapshot,
+                                                    p.c.stage == stage))).first()
+        return None if row is None else PublishedSnapshot(repo, snapshot, stage, row.commit_sha, row.manifest_id)
+
+    # -- internals ---------------------------------------------------------------------------------
+    def _present(self, column, keys: Iterable[str]) -> set[str]:
+        found: set[str] = set()
+        with self._errors(f"look up {column.table.name}"), self.engine.connect() as conn:
+            for batch in _batches(list(set(keys)), self.batch_size):
+                found.update(conn.execute(select(column).where(column.in_(batch))).scalars())
+        return found
+
+    def _insert_rows(self, conn, table, rows: list[dict]) -> None:
+        for batch in _batches(rows, self.batch_size):
+            conn.execute(table.insert(), batch)
+
+    def _insert_ignore(self, conn, table, rows: list[dict]) -> int:
+        """Insert rows whose primary key is absent; returns how many were inserted."""
+        if not rows:
+            return 0
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        inserted = 0
+        for batch in _batches(rows, self.batch_size):
+            inserted += max(conn.execute(dialect.insert(table).on_conflict_do_nothing(), batch).rowcount, 0)
+        return inserted
+
+    @contextmanager
+    def _errors(self, action: str):
+        """Translate driver errors into classified ones that name the store and the action."""
+        try:
+            yield
+        except OperationalError as exc:
+            text = str(exc.orig)
+            if "locked" in text or "busy" in text:
+                raise CodegraphError(ErrorCode.DB_LOCKED, f"metadata store is busy while trying to {action}",
+                                     input=_redact(self.url), fix="retry; another writer holds the database") from exc
+            raise CodegraphError(ErrorCode.DB_ERROR, f"metadata store failed to {action}: {text.strip()[:300]}",
+                                 input=_redact(self.url),
+                                 fix="check the database is running and reachable") from exc
+        except SQLAlchemyError as exc:
+            raise CodegraphError(ErrorCode.DB_ERROR, f"metadata store failed to {action}: {exc.__class__.__name__}",
+                                 input=_redact(self.url), fix="check the database schema and connection") from exc
+
+
+def _make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # WAL lets searches read while a run writes
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _redact(url: str) -> str:
+    """A database URL fit for messages: the password replaced."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _batches(rows: list, size: int) -> Iterator[list]:
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]
+
+
+def _symbol_row(doc_key: str, ordinal: int, s: Symbol) -> dict:
+    return {
+        "doc_key": doc_key, "ordinal": ordinal, "symbol_id": s.symbol_id, "kind": s.kind, "name": s.name,
+        "start_line": s.span.start_line, "start_col": s.span.start_col, "end_line": s.span.end_line,
+        "end_col": s.span.end_col, "enclosing_start_line": s.enclosing.start_line,
+        "enclosing_start_col": s.enclosing.start_col, "enclosing_end_line": s.enclosing.end_line,
+        "enclosing_end_col": s.enclosing.end_col, "parent_id": s.parent_id, "signature": s.signature,
+        "docstring": s.docstring,
+    }
+
+
+def _symbol_from_row(r) -> Symbol:
+    return Symbol(
+        symbol_id=r.symbol_id, kind=r.kind, name=r.name,
+        span=Span(r.start_line, r.start_col, r.end_line, r.end_col),
+        enclosing=Span(r.enclosing_start_line, r.enclosing_start_col, r.enclosing_end_line, r.enclosing_end_col),
+        parent_id=r.parent_id, signature=r.signature, docstring=r.docstring,
+    )
+
+
+def _occurrence_row(doc_key: str, ordinal: int, o: Occurrence) -> dict:
+    return {
+        "doc_key": doc_key, "ordinal": ordinal, "symbol": o.symbol, "roles": int(o.roles),
+        "start_line": o.span.start_line, "start_col": o.span.start_col, "end_line": o.span.end_line,
+        "end_col": o.span.end_col,
+    }

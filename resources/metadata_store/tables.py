@@ -1,0 +1,150 @@
+"""The metadata store's schema (SQLAlchemy Core). Migrations in `migrations/versions` create it.
+
+Everything expensive is keyed by content: IR documents by (parser version, blob sha), chunk sets by
+(chunker version, IR document), embeddings by (model id, chunk hash). A snapshot is a manifest of
+(path, blob) rows; `published_snapshots` says which manifest each stage of a partition serves.
+"""
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+)
+
+metadata = MetaData()
+
+repos = Table(
+    "repos",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("location", Text, nullable=False),
+    Column("kind", String(20), nullable=False),  # git_local | git_remote | directory
+    Column("created_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
+)
+
+repo_refs = Table(
+    "repo_refs",
+    metadata,
+    Column("repo", String(200), primary_key=True),
+    Column("ref", String(500), primary_key=True),
+)
+
+manifests = Table(
+    "manifests",
+    metadata,
+    Column("manifest_id", String(64), primary_key=True),  # sha256(repo, commit, discovery options)
+    Column("repo", String(200), nullable=False, index=True),
+    Column("commit_sha", String(80), nullable=False),
+    Column("entry_count", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
+)
+
+manifest_entries = Table(
+    "manifest_entries",
+    metadata,
+    Column("manifest_id", String(64), primary_key=True),
+    Column("path", Text, primary_key=True),
+    Column("blob_sha", String(64), nullable=False, index=True),
+    Column("size", Integer, nullable=False),
+    Column("language", String(40)),
+    Column("skip_reason", String(40)),  # NULL = indexed
+)
+
+ir_documents = Table(
+    "ir_documents",
+    metadata,
+    Column("doc_key", String(160), primary_key=True),  # "<parser version>:<blob sha>"
+    Column("blob_sha", String(64), nullable=False, index=True),
+    Column("language", String(40), nullable=False),
+    Column("status", String(20), nullable=False),  # parsed | binary | text
+    Column("parse_errors", Integer, nullable=False),
+    Column("line_count", Integer, nullable=False),
+    Column("imports", Text, nullable=False),  # JSON list of module strings as written
+)
+
+ir_symbols = Table(
+    "ir_symbols",
+    metadata,
+    Column("doc_key", String(160), primary_key=True),
+    Column("ordinal", Integer, primary_key=True),
+    Column("symbol_id", Text, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("name", String(500), nullable=False, index=True),
+    Column("start_line", Integer, nullable=False),
+    Column("start_col", Integer, nullable=False),
+    Column("end_line", Integer, nullable=False),
+    Column("end_col", Integer, nullable=False),
+    Column("enclosing_start_line", Integer, nullable=False),
+    Column("enclosing_start_col", Integer, nullable=False),
+    Column("enclosing_end_line", Integer, nullable=False),
+    Column("enclosing_end_col", Integer, nullable=False),
+    Column("parent_id", Text),
+    Column("signature", Text, nullable=False),
+    Column("docstring", Text, nullable=False),
+)
+
+ir_occurrences = Table(
+    "ir_occurrences",
+    metadata,
+    Column("doc_key", String(160), primary_key=True),
+    Column("ordinal", Integer, primary_key=True),
+    Column("symbol", Text, nullable=False),
+    Column("roles", Integer, nullable=False),
+    Column("start_line", Integer, nullable=False),
+    Column("start_col", Integer, nullable=False),
+    Column("end_line", Integer, nullable=False),
+    Column("end_col", Integer, nullable=False),
+)
+
+chunk_sets = Table(
+    "chunk_sets",
+    metadata,
+    Column("set_key", String(200), primary_key=True),  # "<chunker version>:<doc key>"
+    Column("blob_sha", String(64), nullable=False, index=True),
+    Column("chunk_count", Integer, nullable=False),
+)
+
+chunks = Table(
+    "chunks",
+    metadata,
+    Column("set_key", String(200), primary_key=True),
+    Column("ordinal", Integer, primary_key=True),
+    Column("chunk_hash", String(64), nullable=False, index=True),
+    Column("start_line", Integer, nullable=False),
+    Column("end_line", Integer, nullable=False),
+    Column("symbol_id", Text),
+    Column("kind", String(20), nullable=False),
+)
+
+chunk_texts = Table(
+    "chunk_texts",
+    metadata,
+    Column("chunk_hash", String(64), primary_key=True),
+    Column("text", Text, nullable=False),  # what users see
+    Column("embed_text", Text, nullable=False),  # what the model reads: scope header + text
+)
+
+embeddings = Table(
+    "embeddings",
+    metadata,
+    Column("model_id", String(200), primary_key=True),
+    Column("chunk_hash", String(64), primary_key=True),
+    Column("vector", LargeBinary, nullable=False),  # float32 little-endian
+)
+
+published_snapshots = Table(
+    "published_snapshots",
+    metadata,
+    Column("repo", String(200), primary_key=True),
+    Column("snapshot", String(500), primary_key=True),
+    Column("stage", String(20), primary_key=True),  # ir | lexical | chunk | vector
+    Column("commit_sha", String(80), nullable=False),
+    Column("manifest_id", String(64), nullable=False),
+    Column("published_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
+)

@@ -1,0 +1,194 @@
+"""QdrantResource: chunk vectors in Qdrant, local mode (a directory) by default or a server by URL.
+
+One collection per embedding model; each point is one chunk at one path of one (repo, snapshot),
+with a deterministic id, so re-running a partition upserts nothing new and never duplicates.
+Local mode locks its directory for one client: the resource opens the client once per step and
+closes it at teardown so a search or the next step can open it again.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+from pydantic import PrivateAttr
+from qdrant_client import QdrantClient, models
+
+from codegraph_assets.config import codegraph_home
+from codegraph_assets.errors import CodegraphError, ErrorCode
+
+_POINT_NAMESPACE = uuid.UUID("6f1c7c1e-25a4-4a3e-9a52-0c0de9a9f001")
+_SCROLL_PAGE = 1000
+_UPSERT_BATCH = 256
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkPoint:
+    """A chunk placed in a snapshot, ready to store."""
+
+    repo: str
+    snapshot: str
+    path: str
+    ordinal: int  # position of the chunk in its file: the same text twice in a file is two points
+    chunk_hash: str
+    start_line: int
+    end_line: int
+    symbol: str | None
+    language: str | None
+
+    @property
+    def point_id(self) -> str:
+        key = f"{self.repo}\0{self.snapshot}\0{self.path}\0{self.ordinal}\0{self.chunk_hash}"
+        return str(uuid.uuid5(_POINT_NAMESPACE, key))
+
+    def payload(self) -> dict:
+        return {"repo": self.repo, "snapshot": self.snapshot, "path": self.path, "start_line": self.start_line,
+                "end_line": self.end_line, "symbol": self.symbol, "chunk_hash": self.chunk_hash,
+                "language": self.language}
+
+
+@dataclass(frozen=True, slots=True)
+class VectorMatch:
+    score: float
+    payload: dict
+
+
+class QdrantResource(dg.ConfigurableResource):
+    """Qdrant in local mode (`path`, default $CODEGRAPH_HOME/qdrant) or server mode (`url`)."""
+
+    path: str = ""
+    url: str | None = None
+    api_key: str | None = None  # wire as dg.EnvVar("QDRANT_API_KEY"); never logged
+    collection_prefix: str = "codegraph"
+    timeout_s: int = 60
+    _client: QdrantClient | None = PrivateAttr(default=None)
+
+    def teardown_after_execution(self, context) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    @property
+    def location(self) -> str:
+        return self.url or self.path or str(codegraph_home() / "qdrant")
+
+    def collection_name(self, model_id: str) -> str:
+        return f"{self.collection_prefix}_{re.sub(r'[^A-Za-z0-9_-]', '_', model_id)}"
+
+    def ensure_collection(self, collection: str, dimension: Callable[[], int]) -> None:
+        """Create the collection if absent; `dimension` is only called then (it may load a model)."""
+        client = self._connect()
+        with self._errors(f"create collection {collection}"):
+            if client.collection_exists(collection):
+                return
+            client.create_collection(collection, vectors_config=models.VectorParams(
+                size=dimension(), distance=models.Distance.COSINE))
+            if self.url:  # payload indexes matter on a server; local mode ignores them
+                for field in ("repo", "snapshot"):
+                    client.create_payload_index(collection, field, models.PayloadSchemaType.KEYWORD)
+
+    def point_ids(self, collection: str, repo: str, snapshot: str) -> set[str]:
+        client = self._connect()
+        ids: set[str] = set()
+        offset = None
+        with self._errors(f"list points of {repo}|{snapshot}"):
+            if not client.collection_exists(collection):
+                return ids
+            while True:
+                points, offset = client.scroll(collection, scroll_filter=_partition_filter(repo, snapshot),
+                                               limit=_SCROLL_PAGE, offset=offset, with_payload=False,
+                                               with_vectors=False)
+                ids.update(str(p.id) for p in points)
+                if offset is None:
+                    return ids
+
+    def upsert(self, collection: str, points: Sequence[ChunkPoint], vectors: Sequence[np.ndarray]) -> None:
+        client = self._connect()
+        with self._errors(f"upsert {len(points)} points into {collection}"):
+            for start in range(0, len(points), _UPSERT_BATCH):
+                batch = [
+                    models.PointStruct(id=p.point_id, vector=np.asarray(v, dtype=np.float32).tolist(),
+                                       payload=p.payload())
+                    for p, v in zip(points[start:start + _UPSERT_BATCH], vectors[start:start + _UPSERT_BATCH])
+                ]
+                client.upsert(collection, points=batch, wait=True)
+
+    def delete(self, collection: str, point_ids: Iterable[str]) -> None:
+        ids = list(point_ids)
+        if not ids:
+            return
+        with self._errors(f"delete {len(ids)} points from {collection}"):
+            self._connect().delete(collection, points_selector=models.PointIdsList(points=ids), wait=True)
+
+    def count(self, collection: str, repo: str, snapshot: str) -> int:
+        client = self._connect()
+        with self._errors(f"count points of {repo}|{snapshot}"):
+            if not client.collection_exists(collection):
+                return 0
+            return client.count(collection, count_filter=_partition_filter(repo, snapshot), exact=True).count
+
+    def search(self, collection: str, vector: np.ndarray, repo: str, snapshot: str, limit: int) -> list[VectorMatch]:
+        client = self._connect()
+        with self._errors(f"search {collection}"):
+            if not client.collection_exists(collection):
+                return []
+            result = client.query_points(collection, query=np.asarray(vector, dtype=np.float32).tolist(),
+                                         query_filter=_partition_filter(repo, snapshot), limit=limit,
+                                         with_payload=True)
+        return [VectorMatch(float(p.score), dict(p.payload or {})) for p in result.points]
+
+    def _connect(self) -> QdrantClient:
+        if self._client is None:
+            try:
+                if self.url:
+                    self._client = QdrantClient(url=self.url, api_key=self.api_key, timeout=self.timeout_s)
+                else:
+                    Path(self.location).mkdir(parents=True, exist_ok=True)
+                    self._client = QdrantClient(path=self.location)
+            except RuntimeError as exc:  # local mode: "already accessed by another instance"
+                raise CodegraphError(
+                    ErrorCode.INDEX_LOCKED, f"the Qdrant local store {self.location} is open in another process",
+                    input=self.location, fix="retry when the other run or search has finished, "
+                    "or run a Qdrant server and set its url",
+                ) from exc
+        return self._client
+
+    def _errors(self, action: str):
+        return _QdrantErrors(action, self.url or self.location)
+
+
+class _QdrantErrors:
+    """Classify client failures: connection problems are TRANSIENT, the rest name the action."""
+
+    def __init__(self, action: str, where: str) -> None:
+        self.action, self.where = action, where
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc is None or isinstance(exc, CodegraphError):
+            return False
+        if isinstance(exc, OSError) and getattr(exc, "errno", None) == 28:
+            raise CodegraphError(ErrorCode.DISK_FULL, f"Qdrant could not {self.action}: disk full",
+                                 input=self.where, fix="free disk space under the Qdrant directory") from exc
+        if isinstance(exc, Exception):
+            raise CodegraphError(ErrorCode.QDRANT_ERROR, f"Qdrant could not {self.action}: {exc.__class__.__name__}: "
+                                 f"{str(exc)[:300]}", input=self.where,
+                                 fix="check the Qdrant server is reachable, or the local directory is intact") from exc
+        return False
+
+
+def _partition_filter(repo: str, snapshot: str) -> models.Filter:
+    return models.Filter(must=[
+        models.FieldCondition(key="repo", match=models.MatchValue(value=repo)),
+        models.FieldCondition(key="snapshot", match=models.MatchValue(value=snapshot)),
+    ])
