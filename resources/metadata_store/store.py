@@ -298,11 +298,13 @@ class MetadataStore:
             if "locked" in text or "busy" in text:
                 raise CodegraphError(ErrorCode.DB_LOCKED, f"metadata store is busy while trying to {action}",
                                      input=_redact(self.url), fix="retry; another writer holds the database") from exc
-            raise CodegraphError(ErrorCode.DB_ERROR, f"metadata store failed to {action}: {text.strip()[:300]}",
+            raise CodegraphError(ErrorCode.DB_ERROR, f"metadata store {_redact(self.url)} failed to {action}: "
+                                 f"{text.strip()[:300]}",
                                  input=_redact(self.url),
                                  fix="check the database is running and reachable") from exc
         except SQLAlchemyError as exc:
-            raise CodegraphError(ErrorCode.DB_ERROR, f"metadata store failed to {action}: {exc.__class__.__name__}",
+            raise CodegraphError(ErrorCode.DB_ERROR, f"metadata store {_redact(self.url)} failed to {action}: "
+                                 f"{exc.__class__.__name__}",
                                  input=_redact(self.url), fix="check the database schema and connection") from exc
 
 

@@ -1,0 +1,148 @@
+"""The metadata store's contract, run on SQLite and on the real PostgreSQL at 127.0.0.1:5432."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from sqlalchemy import inspect
+
+from codegraph_assets.core.chunking import ChunkRecord
+from codegraph_assets.core.ir_model import DocumentIR, Occurrence, Span, Symbol, SymbolRole
+from codegraph_assets.core.source import ManifestEntry
+from codegraph_assets.errors import CodegraphError, ErrorCategory, ErrorCode
+from resources.metadata_store import MetadataStoreResource
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_resource(request, tmp_path):
+    if request.param == "sqlite":
+        resource = MetadataStoreResource(backend="sqlite", sqlite_path=str(tmp_path / "meta.db"))
+    else:
+        resource = MetadataStoreResource(backend="postgres", postgres_dsn=request.getfixturevalue("postgres_database"))
+    yield resource
+    store = resource.open()
+    if store.engine.dialect.name == "postgresql":  # the session database is shared: leave it empty
+        from resources.metadata_store.tables import metadata
+
+        metadata.drop_all(store.engine)
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    resource.close()
+
+
+@pytest.fixture
+def store(store_resource):
+    return store_resource.open()
+
+
+def _document() -> DocumentIR:
+    span = Span(3, 4, 3, 9)
+    symbol = Symbol("Greeter#greet().", "method", "greet", span, Span(3, 0, 5, 20), "Greeter#", "def greet(self)",
+                    "Say hello.")
+    return DocumentIR("python", [symbol], [Occurrence("Greeter#greet().", span, SymbolRole.DEFINITION)],
+                      ["os"], parse_errors=1, line_count=5)
+
+
+def test_migrations_create_every_table_and_record_the_revision(store):
+    tables = set(inspect(store.engine).get_table_names())
+    assert {"repos", "manifests", "manifest_entries", "ir_documents", "ir_symbols", "ir_occurrences",
+            "chunks", "chunk_texts", "embeddings", "published_snapshots", "alembic_version"} <= tables
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0001"
+
+
+def test_migrating_twice_is_harmless(store):
+    store.migrate()
+    assert store.list_repos() == []
+
+
+def test_repos_are_added_listed_updated_and_removed(store):
+    store.add_repo("payments", "/srv/payments", "git_local", ["main"])
+    record = store.add_repo("payments", "/srv/payments", "git_local", ["v1.0", "main"])
+    assert record.refs == ("main", "v1.0")
+    assert [r.name for r in store.list_repos()] == ["payments"]
+    assert store.remove_repo("payments") is True
+    assert store.get_repo("payments") is None
+    assert store.remove_repo("payments") is False
+
+
+def test_manifest_round_trips_and_is_immutable(store):
+    entries = [ManifestEntry("a.py", "b" * 40, 10, "python"), ManifestEntry("big.bin", "c" * 40, 9, None, "too_large")]
+    store.save_manifest("m1", "repo", "d" * 40, entries)
+    store.save_manifest("m1", "repo", "d" * 40, entries[:1])  # same id again: ignored, not duplicated
+    assert store.load_manifest("m1") == entries
+
+
+def test_ir_documents_round_trip_with_symbols_and_occurrences(store):
+    assert store.save_documents([("k1", "b" * 40, "parsed", _document())]) == 1
+    assert store.load_document("k1") == _document()
+    assert store.symbol_names(["k1"]) == {"k1": ["greet"]}
+    assert store.document_statuses(["k1", "missing"]) == {"k1": ("parsed", 1)}
+
+
+def test_saving_the_same_document_twice_keeps_one_copy(store):
+    store.save_documents([("k1", "b" * 40, "parsed", _document())])
+    assert store.save_documents([("k1", "b" * 40, "parsed", _document())]) == 0
+    assert len(store.load_document("k1").symbols) == 1
+
+
+def test_concurrent_writers_of_the_same_blob_store_it_once(store):
+    errors = []
+
+    def write():
+        try:
+            store.save_documents([("shared", "e" * 40, "parsed", _document())])
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(store.load_document("shared").symbols) == 1
+
+
+def test_chunk_sets_and_snapshot_chunks(store):
+    record = ChunkRecord(1, 4, "f().", "function", "def f(): ...", "python function f()\ndef f(): ...", "h1")
+    assert store.save_chunk_set("set1", "b" * 40, [record]) is True
+    assert store.save_chunk_set("set1", "b" * 40, [record]) is False
+    entries = [ManifestEntry("a.py", "b" * 40, 10, "python"), ManifestEntry("copy.py", "b" * 40, 10, "python")]
+    chunks = list(store.snapshot_chunks(entries, {"b" * 40: "set1"}))
+    assert [(c.path, c.chunk) for c in chunks] == [("a.py", record), ("copy.py", record)]
+    assert store.chunk_texts(["h1"]) == {"h1": "def f(): ..."}
+
+
+def test_embeddings_are_cached_per_model_and_chunk_hash(store):
+    vector = np.arange(4, dtype=np.float32)
+    store.save_embeddings("model-a", {"h1": vector})
+    store.save_embeddings("model-a", {"h1": vector + 1})  # first write wins: a chunk hash has one embedding
+    np.testing.assert_array_equal(store.cached_embeddings("model-a", ["h1", "h2"])["h1"], vector)
+    assert store.cached_embeddings("model-b", ["h1"]) == {}
+
+
+def test_publish_moves_the_head_of_a_stage(store):
+    store.publish("repo", "main", "vector", "c1", "m1")
+    store.publish("repo", "main", "vector", "c2", "m2")
+    head = store.published("repo", "main", "vector")
+    assert (head.commit, head.manifest_id) == ("c2", "m2")
+    assert store.published("repo", "main", "lexical") is None
+
+
+def test_an_unreachable_database_is_an_infrastructure_error_without_the_password():
+    resource = MetadataStoreResource(backend="postgres",
+                                     postgres_dsn="postgresql://codegraph:s3cret-pw@127.0.0.1:1/none")
+    with pytest.raises(CodegraphError) as raised:
+        resource.open()
+    assert raised.value.code is ErrorCode.DB_ERROR
+    assert raised.value.category is ErrorCategory.INFRASTRUCTURE
+    assert "s3cret-pw" not in str(raised.value)
+    assert "127.0.0.1:1" in str(raised.value)
+
+
+def test_auto_backend_picks_postgres_only_when_a_dsn_is_configured(tmp_path):
+    assert MetadataStoreResource(sqlite_path=str(tmp_path / "m.db")).url().startswith("sqlite:")
+    assert MetadataStoreResource(postgres_dsn="postgresql://u@h/db").url().startswith("postgresql+psycopg2://")
