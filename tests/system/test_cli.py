@@ -1,0 +1,100 @@
+"""The `codegraph` command as a user runs it: separate processes, real stores, real model."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FILES = {
+    "billing/invoice.py": "def compute_invoice_total(lines):\n    \"\"\"Sum the invoice lines.\"\"\"\n"
+                          "    return sum(line.amount for line in lines)\n",
+    "web/session.ts": "export function clearUserSession(id: string): void {\n  localStorage.removeItem(id);\n}\n",
+}
+
+
+def codegraph(*args: str, env: dict, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "codegraph_assets.cli.main", *args], env=env,
+                            capture_output=True, text=True, timeout=600)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def indexed_cli(tmp_path_factory):
+    from conftest import GitRepo
+
+    root = tmp_path_factory.mktemp("cli")
+    repo = GitRepo(root / "shop")
+    repo.commit(FILES, "initial")
+    env = {**os.environ, "CODEGRAPH_HOME": str(root / "home"), "DAGSTER_HOME": str(root / "dagster"),
+           "HF_HUB_OFFLINE": "1"}
+    index = codegraph("index", str(repo.path), "--json", env=env)
+    return env, repo, json.loads(index.stdout)
+
+
+def test_index_registers_the_repo_and_summarises_every_stage(indexed_cli):
+    _env, repo, summary = indexed_cli
+    assert summary["success"] is True
+    assert (summary["repo"], summary["snapshot"]) == ("shop", "main")
+    assert summary["commit"] == repo.git("rev-parse", "HEAD")
+    assert set(summary["stages"]) == {"ir", "lexical", "chunk", "vector"}
+    assert summary["stages"]["vector"]["points_total"] >= 2
+
+
+def test_the_run_is_recorded_in_the_dagster_instance(indexed_cli):
+    env, _repo, summary = indexed_cli
+    assert list(Path(env["DAGSTER_HOME"]).glob("history/runs/*.db")) or list(
+        Path(env["DAGSTER_HOME"]).glob("storage/*"))
+    import dagster as dg
+
+    instance = dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
+    run = instance.get_run_by_id(summary["run_id"])
+    assert run is not None and run.is_success
+    assert run.tags["codegraph/commit"] == summary["commit"]
+
+
+def test_search_json_prints_hits_with_one_based_line_ranges(indexed_cli):
+    env, _repo, _ = indexed_cli
+    result = codegraph("search", "invoice total", "--repo", "shop", "--snapshot", "main", "--mode", "lexical",
+                       "--json", env=env)
+    hits = json.loads(result.stdout)
+    assert hits[0]["path"] == "billing/invoice.py"
+    assert {"path", "start_line", "end_line", "score", "symbol", "snippet"} <= set(hits[0])
+    assert 1 <= hits[0]["start_line"] <= hits[0]["end_line"] <= 3
+    assert hits[0]["symbol"] == "billing/invoice.py/compute_invoice_total()."
+
+
+def test_queries_file_answers_many_queries_in_one_process(indexed_cli, tmp_path):
+    env, _repo, _ = indexed_cli
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(json.dumps({"qid": "a", "query": "log the user out"}) + "\n"
+                       + json.dumps({"qid": "b", "query": "sum of invoice lines"}) + "\n")
+    result = codegraph("search", "--queries-file", str(queries), "--mode", "hybrid", env=env)
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["qid"] for a in answers] == ["a", "b"]
+    assert answers[0]["hits"][0]["path"] == "web/session.ts"
+    assert answers[1]["hits"][0]["path"] == "billing/invoice.py"
+
+
+def test_repo_list_and_remove(indexed_cli):
+    env, _repo, _ = indexed_cli
+    listed = json.loads(codegraph("repo", "list", "--json", env=env).stdout)
+    assert [(r["name"], r["refs"]) for r in listed] == [("shop", ["main"])]
+
+
+def test_errors_name_the_input_and_the_fix_and_exit_nonzero(indexed_cli, tmp_path):
+    env, _repo, _ = indexed_cli
+    result = codegraph("index", "--upload-pack=touch /tmp/x", env=env, check=False)
+    assert result.returncode != 0
+    result = codegraph("index", "--", "--upload-pack=touch /tmp/x", env=env, check=False)
+    assert result.returncode == 2
+    assert "INVALID_PAYLOAD" in result.stderr and "Fix:" in result.stderr
+    missing = codegraph("search", "anything", "--repo", "nope", "--snapshot", "main", env=env, check=False)
+    assert missing.returncode == 2
+    assert "nope|main has no published" in missing.stderr

@@ -1,0 +1,50 @@
+"""The code location as Dagster's own tools see it from the repo root."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from codegraph_assets.definitions import defs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_definitions_validate_loadable():
+    dg.Definitions.validate_loadable(defs)
+
+
+def test_the_four_assets_share_the_repo_snapshot_partitions():
+    graph = defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert keys == {"ir", "lexical", "chunk", "vector"}
+    for key in graph.get_all_asset_keys():
+        partitions = graph.get(key).partitions_def
+        assert isinstance(partitions, dg.MultiPartitionsDefinition)
+        assert [d.name for d in partitions.partitions_defs] == ["repo", "snapshot"]
+
+
+def test_lexical_does_not_depend_on_ir_so_they_run_in_parallel():
+    graph = defs.resolve_asset_graph()
+    parents = {key.to_user_string(): {p.to_user_string() for p in graph.get(key).parent_keys}
+               for key in graph.get_all_asset_keys()}
+    assert parents == {"ir": set(), "lexical": set(), "chunk": {"ir"}, "vector": {"chunk"}}
+
+
+def test_dagster_graphql_sees_assets_partitions_and_config_schema_from_workspace_yaml(tmp_path):
+    query = ("{ assetNodes { assetKey { path } isPartitioned partitionDefinition { type } "
+             "configField { configType { key } } } }")
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    result = subprocess.run([str(Path(sys.executable).parent / "dagster-graphql"), "-w", "workspace.yaml",
+                             "-t", query], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    answer = next(line for line in result.stdout.splitlines() if line.startswith('{"data"'))
+    nodes = json.loads(answer)["data"]["assetNodes"]
+    assert {n["assetKey"]["path"][0] for n in nodes} == {"ir", "lexical", "chunk", "vector"}
+    assert all(n["isPartitioned"] and n["partitionDefinition"]["type"] == "MULTIPARTITIONED" for n in nodes)
+    assert all(n["configField"] is not None for n in nodes)
