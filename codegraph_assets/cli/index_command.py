@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import sys
 import time
+import uuid
 
 import dagster as dg
 
 from codegraph_assets.assets import ALL_ASSETS
 from codegraph_assets.assets.targets import COMMIT_TAG
 from codegraph_assets.cli.context import cli_resources, dagster_instance
+from codegraph_assets.cli.progress import INVOCATION_TAG, StepProgress
 from codegraph_assets.errors import CodegraphError, ErrorCode
 from codegraph_assets.partitions import partition_key
 from codegraph_assets.registry import default_repo_name, register_repo
@@ -49,12 +51,14 @@ def run(args) -> int:
             raise CodegraphError(ErrorCode.INVALID_PAYLOAD, f"repository {name!r} has no branch or tag {snapshot!r}",
                                  input=snapshot, fix="pass --snapshot with an existing branch or tag")
     print(f"indexing {name}|{snapshot} at {commit[:12]}", file=sys.stderr)
-    result = dg.materialize(
-        ALL_ASSETS, partition_key=partition_key(name, snapshot), instance=instance, resources=resource_defs,
-        tags={COMMIT_TAG: commit}, raise_on_error=False,
-        # Dagster's event stream stays in the run's log (and the UI); the terminal gets the summary.
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-    )
+    invocation = uuid.uuid4().hex
+    with StepProgress(instance, invocation):
+        result = dg.materialize(
+            ALL_ASSETS, partition_key=partition_key(name, snapshot), instance=instance, resources=resource_defs,
+            tags={COMMIT_TAG: commit, INVOCATION_TAG: invocation}, raise_on_error=False,
+            # Dagster's event stream stays in the run's log (and the UI); the terminal gets progress lines.
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        )
     summary = _summary(result, name, snapshot, commit, time.perf_counter() - started)
     if args.json:
         print(json.dumps(summary, indent=2))

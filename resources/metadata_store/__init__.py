@@ -31,7 +31,7 @@ class MetadataStoreResource(dg.ConfigurableResource):
             if not self.postgres_dsn:
                 raise ValueError("metadata store backend 'postgres' needs postgres_dsn (CODEGRAPH_POSTGRES_DSN)")
             dsn = self.postgres_dsn
-            return dsn.replace("postgresql://", "postgresql+psycopg2://", 1) if dsn.startswith("postgresql://") else dsn
+            return dsn.replace("postgresql://", "postgresql+psycopg://", 1) if dsn.startswith("postgresql://") else dsn
         path = Path(self.sqlite_path) if self.sqlite_path else codegraph_home() / "metadata.db"
         path.parent.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{path}"

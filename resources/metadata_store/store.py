@@ -27,6 +27,7 @@ from codegraph_assets.errors import CodegraphError, ErrorCode
 from resources.metadata_store import tables as t
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+_MAX_BOUND_PARAMETERS = 30_000  # below SQLite's 32,766 and PostgreSQL's 65,535 per statement
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,9 +284,13 @@ class MetadataStore:
         if not rows:
             return 0
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        # RETURNING counts what was really inserted; rowcount is unreliable across drivers.
+        key = list(table.primary_key.columns)[0]
+        per_statement = max(1, min(self.batch_size, _MAX_BOUND_PARAMETERS // len(rows[0])))
         inserted = 0
-        for batch in _batches(rows, self.batch_size):
-            inserted += max(conn.execute(dialect.insert(table).on_conflict_do_nothing(), batch).rowcount, 0)
+        for batch in _batches(rows, per_statement):
+            statement = dialect.insert(table).values(batch).on_conflict_do_nothing().returning(key)
+            inserted += len(conn.execute(statement).all())
         return inserted
 
     @contextmanager

@@ -145,4 +145,4 @@ def test_an_unreachable_database_is_an_infrastructure_error_without_the_password
 
 def test_auto_backend_picks_postgres_only_when_a_dsn_is_configured(tmp_path):
     assert MetadataStoreResource(sqlite_path=str(tmp_path / "m.db")).url().startswith("sqlite:")
-    assert MetadataStoreResource(postgres_dsn="postgresql://u@h/db").url().startswith("postgresql+psycopg2://")
+    assert MetadataStoreResource(postgres_dsn="postgresql://u@h/db").url().startswith("postgresql+psycopg://")

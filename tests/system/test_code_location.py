@@ -48,3 +48,28 @@ def test_dagster_graphql_sees_assets_partitions_and_config_schema_from_workspace
     assert {n["assetKey"]["path"][0] for n in nodes} == {"ir", "lexical", "chunk", "vector"}
     assert all(n["isPartitioned"] and n["partitionDefinition"]["type"] == "MULTIPARTITIONED" for n in nodes)
     assert all(n["configField"] is not None for n in nodes)
+
+
+def test_the_embedded_instance_config_queues_runs_and_limits_the_qdrant_pool(tmp_path):
+    (tmp_path / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
+    instance = dg.DagsterInstance.from_config(str(tmp_path))
+    assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+    assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+
+
+def test_the_postgres_instance_config_stores_runs_in_postgresql(tmp_path, postgres_database, monkeypatch):
+    from sqlalchemy.engine import make_url
+
+    url = make_url(postgres_database)
+    monkeypatch.setenv("DAGSTER_PG_HOST", url.host)
+    monkeypatch.setenv("DAGSTER_PG_USER", url.username)
+    monkeypatch.setenv("DAGSTER_PG_PASSWORD", "")
+    monkeypatch.setenv("DAGSTER_PG_DB", url.database)
+    (tmp_path / "dagster.yaml").write_text((ROOT / "deploy" / "dagster.postgres.yaml").read_text())
+    instance = dg.DagsterInstance.from_config(str(tmp_path))
+    try:
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        instance.add_dynamic_partitions("repo", ["payments"])
+        assert instance.get_dynamic_partitions("repo") == ["payments"]
+    finally:
+        instance.dispose()

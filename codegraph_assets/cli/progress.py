@@ -1,0 +1,54 @@
+"""A terminal progress display for an in-process run: one line per step as it starts and ends.
+
+The run executes in this process; a watcher thread reads the run's events from the instance's event
+log (the same records the UI shows) and prints them, so progress never depends on Dagster's log format.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+import dagster as dg
+
+INVOCATION_TAG = "codegraph/invocation"
+_POLL_SECONDS = 0.5  # a display refresh interval, not synchronisation: the run never waits on it
+_SYMBOLS = {"STEP_START": "…", "STEP_SUCCESS": "✓", "STEP_FAILURE": "✗", "STEP_SKIPPED": "-",
+            "STEP_UP_FOR_RETRY": "↻"}
+
+
+class StepProgress:
+    """Context manager printing step events of the run tagged with `invocation` while it runs."""
+
+    def __init__(self, instance: dg.DagsterInstance, invocation: str, stream=sys.stderr) -> None:
+        self.instance, self.invocation, self.stream = instance, invocation, stream
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._started = time.perf_counter()
+        self._printed = 0
+
+    def __enter__(self) -> StepProgress:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._print_new()  # whatever happened after the last refresh
+
+    def _watch(self) -> None:
+        while not self._stop.wait(_POLL_SECONDS):
+            self._print_new()
+
+    def _print_new(self) -> None:
+        runs = self.instance.get_runs(filters=dg.RunsFilter(tags={INVOCATION_TAG: self.invocation}), limit=1)
+        if not runs:
+            return
+        entries = [e for e in self.instance.all_logs(runs[0].run_id) if e.dagster_event is not None
+                   and e.dagster_event.event_type_value in _SYMBOLS]
+        for entry in entries[self._printed:]:
+            event = entry.dagster_event
+            elapsed = time.perf_counter() - self._started
+            print(f"  [{elapsed:6.1f}s] {_SYMBOLS[event.event_type_value]} {event.step_key}", file=self.stream)
+        self._printed = len(entries)
