@@ -15,8 +15,7 @@ from codegraph_assets.cli.context import cli_resources, dagster_instance
 from codegraph_assets.cli.progress import INVOCATION_TAG, StepProgress
 from codegraph_assets.errors import CodegraphError, ErrorCode
 from codegraph_assets.partitions import partition_key
-from codegraph_assets.registry import default_repo_name, register_repo
-from codegraph_assets.stages.snapshot import resolve_commit
+from codegraph_assets.registry import default_repo_name, register_repo, validate_repo_name
 from resources.git import parse_location
 
 _SUMMARY_FIELDS = ("files_total", "files_indexed", "files_parsed", "files_cached", "symbols", "documents_total",
@@ -28,25 +27,18 @@ def run(args) -> int:
     instance = dagster_instance()
     started = time.perf_counter()
     with cli_resources() as (config, resource_defs, resources):
-        store = resources.metadata.open()
+        store, git = resources.metadata.open(), resources.git
         location = parse_location(args.location)
-        name = args.repo or default_repo_name(location.location)
-        existing = store.get_repo(name)
-        git = resources.git
-        if existing is None:
-            record = register_repo(store, instance, name, args.location, [])  # refs added below
-        else:
-            record = existing
-        snapshot = args.snapshot or git.default_branch(record.name, record.kind, record.location) \
-            if record.kind != "git_remote" else args.snapshot
-        if record.kind == "git_remote" and snapshot is None:
-            git.sync(record.name, record.kind, record.location)
-            snapshot = git.default_branch(record.name, record.kind, record.location)
+        name = validate_repo_name(args.repo or default_repo_name(location.location))
+        git.sync(name, location.kind, location.location)  # clone or fetch once, before choosing the ref
+        snapshot = args.snapshot or git.default_branch(name, location.kind, location.location)
         if not snapshot:
             raise CodegraphError(ErrorCode.INVALID_PAYLOAD, f"{args.location} has a detached HEAD",
                                  input=args.location, fix="pass --snapshot BRANCH_OR_TAG")
-        record = register_repo(store, instance, name, record.location, [*record.refs, snapshot])
-        commit = resolve_commit(record, snapshot, git)
+        existing = store.get_repo(name)
+        tracked = list(existing.refs) if existing else []
+        record = register_repo(store, instance, name, args.location, [*tracked, snapshot])
+        commit = git.resolve_ref(name, record.kind, record.location, snapshot)
         if commit is None:
             raise CodegraphError(ErrorCode.INVALID_PAYLOAD, f"repository {name!r} has no branch or tag {snapshot!r}",
                                  input=snapshot, fix="pass --snapshot with an existing branch or tag")

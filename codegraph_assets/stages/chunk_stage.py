@@ -16,7 +16,7 @@ STAGE = "chunk"
 
 def build_chunks(repo: RepoRecord, snapshot: SourceSnapshot, store: MetadataStore, git: GitResource,
                  config: IndexingConfig) -> StageStats:
-    stats = StageStats(STAGE)
+    stats = StageStats(STAGE, counts=dict.fromkeys(("files_chunked", "chunks_created"), 0))
     entries = snapshot.indexed()
     doc_keys = {e.blob_sha: doc_key(e.blob_sha, config) for e in entries}
     statuses = store.document_statuses(doc_keys.values())

@@ -33,6 +33,8 @@ def unique_blobs(entries: Iterable[ManifestEntry]) -> list[ManifestEntry]:
 def ensure_documents(repo: RepoRecord, entries: list[ManifestEntry], store: MetadataStore, git: GitResource,
                      config: IndexingConfig, stats: StageStats) -> None:
     """Parse and store every blob of `entries` whose IR document is not stored yet."""
+    for counter in ("files_parsed", "files_cached", "parse_errors", "symbols"):
+        stats.counts.setdefault(counter, 0)  # present even when zero, so the UI plots a continuous series
     keys = {e.blob_sha: doc_key(e.blob_sha, config) for e in entries}
     present = store.present_doc_keys(keys.values())
     missing = [e for e in unique_blobs(entries) if keys[e.blob_sha] not in present]

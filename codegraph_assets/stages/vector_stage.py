@@ -22,7 +22,7 @@ STAGE = "vector"
 
 def build_vectors(snapshot: SourceSnapshot, store: MetadataStore, qdrant: QdrantResource,
                   embedder: EmbeddingResource, config: IndexingConfig) -> StageStats:
-    stats = StageStats(STAGE)
+    stats = StageStats(STAGE, counts={"chunks_embedded": 0})
     entries = snapshot.indexed()
     set_key_of = {e.blob_sha: chunk_set_key(doc_key(e.blob_sha, config)) for e in entries}
     missing = set(set_key_of.values()) - store.present_chunk_sets(set_key_of.values())
@@ -62,7 +62,6 @@ def build_vectors(snapshot: SourceSnapshot, store: MetadataStore, qdrant: Qdrant
     qdrant.upsert(collection, new_points, [vectors[p.chunk_hash] for p in new_points])
     stale = existing - wanted
     qdrant.delete(collection, stale)
-    stats.counts.setdefault("chunks_embedded", 0)
     stats.counts["points_upserted"] = len(new_points)
     stats.counts["points_deleted"] = len(stale)
     stats.counts["points_total"] = qdrant.count(collection, snapshot.repo, snapshot.snapshot)
