@@ -19,7 +19,10 @@ def dagster_instance() -> dg.DagsterInstance:
         os.environ["DAGSTER_HOME"] = str(codegraph_home() / "dagster")
     home = Path(os.environ["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").touch()  # an empty file = Dagster's SQLite defaults, without its warning
+    config = home / "dagster.yaml"
+    if not config.exists():  # Dagster's SQLite defaults; `make ui` replaces it with the repo's dagster.yaml
+        config.write_text("# Created by codegraph: Dagster's default SQLite storage under DAGSTER_HOME.\n"
+                          "telemetry:\n  enabled: false\n")
     return dg.DagsterInstance.get()
 
 
