@@ -38,6 +38,7 @@ class ErrorCode(str, Enum):
     NETWORK_ERROR = "NETWORK_ERROR"
     QDRANT_ERROR = "QDRANT_ERROR"
     INVALID_MODEL = "INVALID_MODEL"
+    TIMEOUT = "TIMEOUT"  # not in the seed: a stage or pipeline ran past its configured timeout
 
 
 CATEGORY_OF: dict[ErrorCode, ErrorCategory] = {
@@ -62,6 +63,7 @@ CATEGORY_OF: dict[ErrorCode, ErrorCategory] = {
     ErrorCode.NETWORK_ERROR: ErrorCategory.TRANSIENT,
     ErrorCode.QDRANT_ERROR: ErrorCategory.TRANSIENT,
     ErrorCode.INVALID_MODEL: ErrorCategory.PERMANENT,
+    ErrorCode.TIMEOUT: ErrorCategory.TRANSIENT,
 }
 
 

@@ -132,6 +132,14 @@ class GitResource(dg.ConfigurableResource):
                            what=f"read the default branch of {repo}", check=False)
         return result.stdout.decode().strip() or None
 
+    def has_commits(self, repo: str, kind: RepoKind, location: str) -> bool:
+        """False for a freshly `git init`-ed repository (or an empty clone)."""
+        if kind == "directory":
+            return True
+        result = self._run(["for-each-ref", "--count=1", "--format=%(refname)"],
+                           cwd=self.git_dir(repo, kind, location), what=f"list refs of {repo}")
+        return bool(result.stdout.strip())
+
     def resolve_ref(self, repo: str, kind: RepoKind, location: str, ref: str) -> str | None:
         """The commit a branch, tag or full sha names; None when the repo has no such ref."""
         validate_ref(ref)

@@ -11,7 +11,8 @@ import dagster as dg
 
 from codegraph_assets.assets import ALL_ASSETS
 from codegraph_assets.assets.targets import COMMIT_TAG
-from codegraph_assets.cli.context import cli_resources, dagster_instance
+from codegraph_assets.cli.context import cli_resources
+from codegraph_assets.instance import dagster_instance
 from codegraph_assets.cli.progress import INVOCATION_TAG, StepProgress
 from codegraph_assets.errors import CodegraphError, ErrorCode
 from codegraph_assets.partitions import partition_key

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from codegraph_assets.cli.context import cli_resources, dagster_instance
+from codegraph_assets.cli.context import cli_resources
+from codegraph_assets.instance import dagster_instance
 from codegraph_assets.registry import register_repo, unregister_repo
 
 

@@ -30,6 +30,8 @@ class SkipReason:
     TOO_LARGE = "too_large"
     BINARY = "binary"
     NOT_MATCHED = "not_matched"  # outside defaults.file_patterns
+    UNDECODABLE_PATH = "undecodable_path"  # not valid UTF-8: cannot be stored or shown faithfully
+    UNREADABLE = "unreadable"  # the file vanished or could not be read while listing a directory
 
 
 GIT_MODE_SYMLINK = "120000"
@@ -44,6 +46,7 @@ class TreeEntry:
     blob_sha: str
     size: int
     mode: str = "100644"
+    problem: str | None = None  # a SkipReason found while listing (undecodable path, unreadable file)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +120,8 @@ def classify_tree(
 
 
 def _skip_reason(entry, excludes, patterns, ignores, config) -> str | None:
+    if entry.problem:
+        return entry.problem
     if entry.mode == GIT_MODE_SYMLINK:
         return SkipReason.SYMLINK  # never followed: a link may point outside the repository
     if entry.mode == GIT_MODE_SUBMODULE:
