@@ -17,11 +17,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 SemanticTier = Literal["BASE", "EXTENDED", "FULL"]
 
-# Directories nobody wants indexed; IR additionally skips lock files and vendored deps.
+# Directories nobody wants indexed (gitignore syntax). Dependency and cache folders match at any depth;
+# build outputs only at the root, because `build/` or `target/` deeper down is often real source.
 _DEFAULT_EXCLUDES = [
-    ".git", "venv", ".venv", "env", "node_modules", "__pycache__", ".mypy_cache", ".pytest_cache",
-    ".tox", "dist", "build", "target", ".idea", ".vscode", "*.egg-info", ".next", "vendor",
+    ".git", "venv", ".venv", "node_modules", "__pycache__", ".mypy_cache", ".pytest_cache", ".tox",
+    "*.egg-info", ".idea", ".vscode", ".next", "/dist/", "/build/", "/target/", "/vendor/",
 ]
+
+
+# Marks fields that configure resources at load time; the Launchpad does not offer them per run.
+LOAD_TIME = {"load_time": True}
 
 
 def codegraph_home() -> Path:
@@ -38,9 +43,10 @@ class DefaultsConfig(_Section):
     semantic_tier: SemanticTier = "FULL"
     parallel_workers: int = Field(4, ge=1)
     file_patterns: list[str] = Field(default_factory=lambda: ["*"])
-    embedding_model: str = "all-MiniLM-L6-v2"
-    db_path: str = ""  # "" = $CODEGRAPH_HOME/metadata.db
-    tantivy_index_dir: str = ""  # "" = $CODEGRAPH_HOME/lexical
+    # Read when the code location loads (they configure resources), so not editable per run:
+    embedding_model: str = Field("all-MiniLM-L6-v2", json_schema_extra=LOAD_TIME)
+    db_path: str = Field("", json_schema_extra=LOAD_TIME)  # "" = $CODEGRAPH_HOME/metadata.db
+    tantivy_index_dir: str = Field("", json_schema_extra=LOAD_TIME)  # "" = $CODEGRAPH_HOME/lexical
 
 
 class TimeoutsConfig(_Section):
@@ -51,7 +57,8 @@ class TimeoutsConfig(_Section):
     chunk_build: float = 300.0
     vector_index: float = 600.0
     lexical_index: float = 300.0
-    git: float = 120.0
+    git: float = 120.0  # one fetch, ls-tree or rev-parse
+    git_clone: float = 1800.0  # the first clone of a large remote takes long
 
 
 class BatchConfig(_Section):
@@ -70,8 +77,11 @@ class PriorityConfig(_Section):
 
 
 class ExcludePatternsConfig(_Section):
+    """gitignore-style patterns: `default` leaves files out of every index; `ir_build` only skips parsing
+    (minified and lock files are still searchable lexically and chunked as text)."""
+
     default: list[str] = Field(default_factory=lambda: list(_DEFAULT_EXCLUDES))
-    ir_build: list[str] = Field(default_factory=lambda: ["*.min.js", "*.lock", "package-lock.json"])
+    ir_build: list[str] = Field(default_factory=lambda: ["*.min.js", "*.min.css", "*.lock", "package-lock.json"])
 
     def get_ir_excludes(self) -> list[str]:
         return [*self.default, *self.ir_build]
@@ -97,6 +107,7 @@ class LexicalConfig(_Section):
     file_read_errors: Literal["skip", "fail"] = "skip"
     writer_heap_bytes: int = Field(64_000_000, ge=15_000_000)
     snippet_context_lines: int = Field(3, ge=0)
+    snippet_max_line_chars: int = Field(300, ge=10)  # minified lines are cut, not returned whole
 
 
 class IRBuildConfig(_Section):

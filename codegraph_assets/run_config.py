@@ -11,7 +11,7 @@ import typing
 import dagster as dg
 from pydantic import BaseModel, Field, ValidationError, create_model
 
-from codegraph_assets.config import IndexingConfig, load_indexing_config
+from codegraph_assets.config import LOAD_TIME, IndexingConfig, load_indexing_config
 from codegraph_assets.errors import CodegraphError, ErrorCode
 
 
@@ -23,6 +23,8 @@ def _dagster_type(annotation):
 def _mirror(model: BaseModel, name: str) -> type[dg.Config]:
     fields = {}
     for field_name, info in type(model).model_fields.items():
+        if info.json_schema_extra == LOAD_TIME:
+            continue
         value = getattr(model, field_name)
         if isinstance(value, BaseModel):
             section = _mirror(value, f"{type(value).__name__}Schema")
@@ -37,8 +39,11 @@ def _mirror(model: BaseModel, name: str) -> type[dg.Config]:
 class _Converts:
     def to_indexing_config(self) -> IndexingConfig:
         """Validate the run config against the real tree; errors name the field and the fix."""
+        merged = load_indexing_config().model_dump()  # load-time fields keep their environment values
+        for section, values in self.model_dump().items():  # type: ignore[attr-defined]
+            merged[section].update(values)
         try:
-            return IndexingConfig.model_validate(self.model_dump())  # type: ignore[attr-defined]
+            return IndexingConfig.model_validate(merged)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])

@@ -1,7 +1,8 @@
 """CodeSearch: lexical, vector and hybrid search over one published (repo, snapshot).
 
-Read-only: it only reads what the stages published, and says which stage to materialize when a
-partition has not been indexed yet.
+Read-only: it only serves what the stages published (vector hits are checked against the published
+manifest, so a run in progress or a killed one never shows), and says which stage to materialize when
+a partition has not been indexed yet.
 """
 
 from __future__ import annotations
@@ -9,12 +10,13 @@ from __future__ import annotations
 from typing import Literal
 
 from codegraph_assets.config import IndexingConfig
-from codegraph_assets.core.hits import SearchHit, best_window, reciprocal_rank_fusion
+from codegraph_assets.core.hits import SearchHit, best_window, reciprocal_rank_fusion, snippet
+from codegraph_assets.core.text_lines import split_lines
 from codegraph_assets.core.ir_model import qualified_symbol_id
 from codegraph_assets.errors import CodegraphError, ErrorCode
 from codegraph_assets.stages.documents import doc_key
 from resources.embeddings import EmbeddingResource
-from resources.metadata_store import MetadataStore
+from resources.metadata_store import MetadataStore, PublishedSnapshot
 from resources.qdrant_store import QdrantResource
 from resources.tantivy_index import LexicalMatch, TantivyResource
 
@@ -26,6 +28,7 @@ class CodeSearch:
     def __init__(self, store: MetadataStore, tantivy: TantivyResource, qdrant: QdrantResource,
                  embedder: EmbeddingResource, config: IndexingConfig) -> None:
         self.store, self.tantivy, self.qdrant, self.embedder, self.config = store, tantivy, qdrant, embedder, config
+        self._manifest_cache: dict[str, dict[str, str]] = {}
 
     def search(self, query: str, *, repo: str, snapshot: str, mode: SearchMode = "hybrid",
                limit: int | None = None) -> list[SearchHit]:
@@ -50,9 +53,12 @@ class CodeSearch:
         return [self._lexical_hit(match, query) for match in matches]
 
     def vector(self, query: str, repo: str, snapshot: str, limit: int) -> list[SearchHit]:
-        self._require_published(repo, snapshot, "vector")
+        published = self._published_files(repo, snapshot, "vector")
         collection = self.qdrant.collection_name(self.embedder.model_id())
-        matches = self.qdrant.search(collection, self.embedder.embed_query(query), repo, snapshot, limit)
+        # Over-fetch: points of a run in progress (not yet published) or not yet deleted are dropped below.
+        fetched = self.qdrant.search(collection, self.embedder.embed_query(query), repo, snapshot,
+                                     limit * self.config.search.candidate_multiplier)
+        matches = [m for m in fetched if published.get(m.payload["path"]) == m.payload.get("blob")][:limit]
         texts = self.store.chunk_texts(m.payload["chunk_hash"] for m in matches)
         return [
             SearchHit(m.payload["path"], m.payload["start_line"], m.payload["end_line"], round(m.score, 6),
@@ -63,9 +69,9 @@ class CodeSearch:
 
     def _lexical_hit(self, match: LexicalMatch, query: str) -> SearchHit:
         start, end = best_window(match.content, query, self.config.lexical.snippet_context_lines)
-        snippet = "\n".join(match.content.splitlines()[start - 1:end])
+        text = snippet(split_lines(match.content), start, end, self.config.lexical.snippet_max_line_chars)
         return SearchHit(match.path, start, end, round(match.score, 6), self._enclosing_symbol(match, start, end),
-                         snippet, match.language, "lexical")
+                         text, match.language, "lexical")
 
     def _enclosing_symbol(self, match: LexicalMatch, start: int, end: int) -> str | None:
         """The innermost definition containing the hit's middle line, from the stored IR."""
@@ -79,10 +85,20 @@ class CodeSearch:
         innermost = min(inside, key=lambda s: s.enclosing.end_line - s.enclosing.start_line)
         return qualified_symbol_id(match.path, innermost.symbol_id)
 
-    def _require_published(self, repo: str, snapshot: str, stage: str) -> None:
-        if self.store.published(repo, snapshot, stage) is None:
+    def _require_published(self, repo: str, snapshot: str, stage: str) -> PublishedSnapshot:
+        head = self.store.published(repo, snapshot, stage)
+        if head is None:
             raise CodegraphError(
                 ErrorCode.INVALID_PAYLOAD, f"{repo}|{snapshot} has no published {stage} index",
                 input=f"{repo}|{snapshot}",
                 fix=f"`codegraph index` the repository, or materialize the {stage} asset for that partition",
             )
+        return head
+
+    def _published_files(self, repo: str, snapshot: str, stage: str) -> dict[str, str]:
+        """path → blob of the stage's published manifest, cached per manifest (manifests never change)."""
+        head = self._require_published(repo, snapshot, stage)
+        if head.manifest_id not in self._manifest_cache:
+            self._manifest_cache[head.manifest_id] = {
+                e.path: e.blob_sha for e in self.store.load_manifest(head.manifest_id) if e.indexed}
+        return self._manifest_cache[head.manifest_id]

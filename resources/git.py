@@ -2,7 +2,8 @@
 
 User input (locations and refs) never reaches git as an option: locations are validated against an
 allow-list of schemes, refs against git's ref-name rules, and every git call puts `--` or
-`--end-of-options` before user text. Remote repositories are mirrored under CODEGRAPH_HOME/git.
+`--end-of-options` before user text. Remote repositories are mirrored under CODEGRAPH_HOME/git, one
+mirror per (name, location). Plain directories (no git) are walked and hashed like a git tree.
 """
 
 from __future__ import annotations
@@ -11,17 +12,22 @@ import fcntl
 import hashlib
 import os
 import re
+import shutil
+import signal
+import stat
 import subprocess
-from collections.abc import Iterable, Iterator
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import dagster as dg
+from pydantic import PrivateAttr
 
 from codegraph_assets.config import codegraph_home
-from codegraph_assets.core.source import GIT_MODE_SYMLINK, TreeEntry
+from codegraph_assets.core.source import GIT_MODE_SYMLINK, SkipReason, TreeEntry
 from codegraph_assets.errors import CodegraphError, ErrorCode
 
 RepoKind = Literal["git_local", "git_remote", "directory"]
@@ -31,6 +37,8 @@ WORKTREE_SNAPSHOT = "local"
 _ALLOWED_SCHEMES = ("https://", "http://", "ssh://", "git://", "file://")
 _SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:[\w./~-]+$")
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$|^[0-9a-f]{64}$")
+_WORKTREE_COMMIT = re.compile(r"^worktree-[0-9a-f]{40}$")
+_READ_CHUNK = 1 << 20
 # Everything git must not do on our behalf: prompt for passwords, use exotic transports.
 _GIT_ENV = {
     "GIT_TERMINAL_PROMPT": "0",
@@ -97,14 +105,19 @@ class GitResource(dg.ConfigurableResource):
     """Runs git: mirrors remotes under `mirrors_dir`, resolves refs, lists trees, streams blobs."""
 
     mirrors_dir: str = ""  # "" = $CODEGRAPH_HOME/git
-    timeout_s: float = 120.0
+    timeout_s: float = 120.0  # every git call but clone (fetch included)
+    clone_timeout_s: float = 1800.0  # a first clone of a large remote takes far longer than a fetch
+    # The last directory walk, so `resolve_ref` then `list_tree` of the same worktree commit walks once.
+    _last_walk: dict[tuple, tuple[str, list[TreeEntry]]] = PrivateAttr(default_factory=dict)
 
-    def mirror_path(self, repo: str) -> Path:
+    def mirror_path(self, repo: str, location: str) -> Path:
+        """The mirror of `location` registered as `repo`; a new location gets a new mirror."""
         root = Path(self.mirrors_dir) if self.mirrors_dir else codegraph_home() / "git"
-        return root / f"{hashlib.sha256(repo.encode()).hexdigest()[:12]}-{_safe_name(repo)}.git"
+        identity = hashlib.sha256(f"{repo}\0{location}".encode("utf-8", "surrogateescape")).hexdigest()[:12]
+        return root / f"{identity}-{_safe_name(repo)}.git"
 
     def git_dir(self, repo: str, kind: RepoKind, location: str) -> Path:
-        return Path(location) if kind == "git_local" else self.mirror_path(repo)
+        return Path(location) if kind == "git_local" else self.mirror_path(repo, location)
 
     def sync(self, repo: str, kind: RepoKind, location: str) -> None:
         """Clone or fetch a remote into its mirror (serialized by a file lock); no-op for local kinds."""
@@ -116,13 +129,29 @@ class GitResource(dg.ConfigurableResource):
                     input=location, fix=f"`codegraph repo add {repo} <path-or-url>` with a reachable location",
                 )
             return
-        mirror = self.mirror_path(repo)
+        mirror = self.mirror_path(repo, location)
         mirror.parent.mkdir(parents=True, exist_ok=True)
         with _file_lock(mirror.with_suffix(".lock")):
             if (mirror / "HEAD").exists():
                 self._run(["fetch", "--prune", "--tags", "--force", "origin"], cwd=mirror, what=f"fetch {repo}")
             else:
-                self._run(["clone", "--mirror", "--", location, str(mirror)], cwd=None, what=f"clone {repo}")
+                self._clone(repo, location, mirror)
+
+    def _clone(self, repo: str, location: str, mirror: Path) -> None:
+        # Clone beside the mirror and rename on success: a killed clone never leaves a half mirror.
+        # Callers hold the mirror's lock, so leftovers of earlier killed clones are safe to remove.
+        for leftover in mirror.parent.glob(f".{mirror.name}.tmp-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        if mirror.exists():
+            shutil.rmtree(mirror)  # a half mirror (no HEAD) from before clones were atomic
+        staging = Path(tempfile.mkdtemp(prefix=f".{mirror.name}.tmp-", dir=mirror.parent))
+        try:
+            self._run(["clone", "--mirror", "--", location, str(staging)], cwd=None, what=f"clone {repo}",
+                      timeout_s=self.clone_timeout_s)
+            os.rename(staging, mirror)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
 
     def default_branch(self, repo: str, kind: RepoKind, location: str) -> str | None:
         """The branch HEAD points at (a mirror's HEAD is the remote's default); None if detached."""
@@ -132,6 +161,14 @@ class GitResource(dg.ConfigurableResource):
                            what=f"read the default branch of {repo}", check=False)
         return result.stdout.decode().strip() or None
 
+    def head_commit(self, repo: str, kind: RepoKind, location: str) -> str | None:
+        """The full sha HEAD names (detached or not); None for an empty repository or a plain directory."""
+        if kind == "directory":
+            return None
+        result = self._run(["rev-parse", "--verify", "--quiet", "--end-of-options", "HEAD^{commit}"],
+                           cwd=self.git_dir(repo, kind, location), what=f"read HEAD of {repo}", check=False)
+        return (result.stdout.decode().strip() or None) if result.returncode == 0 else None
+
     def has_commits(self, repo: str, kind: RepoKind, location: str) -> bool:
         """False for a freshly `git init`-ed repository (or an empty clone)."""
         if kind == "directory":
@@ -140,11 +177,38 @@ class GitResource(dg.ConfigurableResource):
                            cwd=self.git_dir(repo, kind, location), what=f"list refs of {repo}")
         return bool(result.stdout.strip())
 
-    def resolve_ref(self, repo: str, kind: RepoKind, location: str, ref: str) -> str | None:
-        """The commit a branch, tag or full sha names; None when the repo has no such ref."""
+    def verify_commit(self, repo: str, kind: RepoKind, location: str, commit: str) -> str:
+        """`commit` itself when it is a full sha of a commit in this repository (a worktree id for
+        directories); INVALID_PAYLOAD otherwise, so a pinned commit can never be a ref or an option."""
+        fix = "the run tag codegraph/commit must be a full commit sha of this repository"
+        if kind == "directory":
+            if _WORKTREE_COMMIT.match(commit):
+                return commit
+            raise CodegraphError(
+                ErrorCode.INVALID_PAYLOAD, f"{commit!r} is not a worktree commit of directory {repo!r}",
+                input=commit, fix=f"{fix} (worktree-<40 hex> for a plain directory)",
+            )
+        if _FULL_SHA.match(commit):
+            result = self._run(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{commit}^{{commit}}"],
+                               cwd=self.git_dir(repo, kind, location), what=f"verify {commit} in {repo}", check=False)
+            if result.returncode == 0 and result.stdout.decode().strip() == commit:
+                return commit
+        raise CodegraphError(
+            ErrorCode.INVALID_PAYLOAD, f"{commit!r} is not a commit of repository {repo!r}",
+            input=commit, fix=fix,
+        )
+
+    def resolve_ref(self, repo: str, kind: RepoKind, location: str, ref: str, *,
+                    skip_dir: Callable[[str], bool] | None = None, max_file_bytes: int | None = None) -> str | None:
+        """The commit a branch, tag or full sha names; None when the repo has no such ref.
+
+        A plain directory is walked now (with `skip_dir`, `max_file_bytes` as in `list_tree`); pass the
+        same two to `list_tree` so that it reuses this walk instead of walking again."""
         validate_ref(ref)
         if kind == "directory":
-            return worktree_commit(self.list_tree(repo, kind, location, "")) if ref == WORKTREE_SNAPSHOT else None
+            if ref != WORKTREE_SNAPSHOT:
+                return None
+            return self._walk(location, skip_dir, max_file_bytes)[0]
         git_dir = self.git_dir(repo, kind, location)
         candidates = [f"refs/heads/{ref}", f"refs/tags/{ref}"] + ([ref] if _FULL_SHA.match(ref) else [])
         for candidate in candidates:
@@ -156,9 +220,22 @@ class GitResource(dg.ConfigurableResource):
                 return result.stdout.decode().strip()
         return None
 
-    def list_tree(self, repo: str, kind: RepoKind, location: str, commit: str) -> list[TreeEntry]:
+    def list_tree(self, repo: str, kind: RepoKind, location: str, commit: str, *,
+                  skip_dir: Callable[[str], bool] | None = None,
+                  max_file_bytes: int | None = None) -> list[TreeEntry]:
+        """Every path of `commit`; paths that are not UTF-8 come back escaped with problem=undecodable_path.
+
+        For a plain directory: `skip_dir(dir)` (repo-relative POSIX path) true means the directory is
+        not descended; files over `max_file_bytes` are not read (stand-in sha, real size); a file that
+        cannot be read is an entry with problem=unreadable. Git trees are listed whole (no content is
+        read), so the two options only matter for directories."""
         if kind == "directory":
-            return list(_walk_directory(Path(location)))
+            key = (location, max_file_bytes, skip_dir is None)
+            cached = self._last_walk.get(key)
+            # Reuse only the walk that produced `commit`: the commit is the hash of that very listing.
+            if cached is not None and cached[0] == commit:
+                return list(cached[1])
+            return self._walk(location, skip_dir, max_file_bytes)[1]
         out = self._run(
             ["ls-tree", "-r", "-z", "--long", "--full-tree", "--end-of-options", commit],
             cwd=self.git_dir(repo, kind, location), what=f"list files of {repo}@{commit[:12]}",
@@ -169,18 +246,30 @@ class GitResource(dg.ConfigurableResource):
                 continue
             meta, _, raw_path = record.partition(b"\t")
             mode, _type, sha, size = meta.split()
-            path = raw_path.decode("utf-8", "surrogateescape")
-            entries.append(TreeEntry(path, sha.decode(), int(size) if size != b"-" else 0, mode.decode()))
+            path, problem = _decode_path(raw_path)
+            entries.append(TreeEntry(path, sha.decode(), int(size) if size != b"-" else 0, mode.decode(), problem))
         return entries
+
+    def _walk(self, location: str, skip_dir: Callable[[str], bool] | None,
+              max_file_bytes: int | None) -> tuple[str, list[TreeEntry]]:
+        """Walk a directory and remember only this last walk (a listing can be large)."""
+        entries = list(_walk_directory(Path(location), skip_dir, max_file_bytes))
+        commit = worktree_commit(entries)
+        self._last_walk.clear()
+        self._last_walk[(location, max_file_bytes, skip_dir is None)] = (commit, entries)
+        return commit, list(entries)
 
     def read_blobs(
         self, repo: str, kind: RepoKind, location: str, entries: Iterable[TreeEntry]
     ) -> Iterator[tuple[TreeEntry, bytes]]:
-        """Stream (entry, content) pairs; one `git cat-file --batch` process for the whole stream."""
+        """Stream (entry, content) pairs; one `git cat-file --batch` process for the whole stream.
+
+        Entries are TreeEntry or ManifestEntry (anything with path and blob_sha). In a plain directory
+        a TreeEntry the walk could not read (it has a `problem`) yields b"" instead of failing."""
         if kind == "directory":
             root = Path(location)
             for entry in entries:
-                yield entry, _read_inside(root, entry.path)
+                yield entry, b"" if getattr(entry, "problem", None) else _read_inside(root, entry.path)
             return
         process = subprocess.Popen(
             ["git", "cat-file", "--batch"], cwd=self.git_dir(repo, kind, location),
@@ -204,26 +293,47 @@ class GitResource(dg.ConfigurableResource):
             process.kill()
             process.wait()
 
-    def _run(self, args: list[str], *, cwd: Path | None, what: str, check: bool = True):
-        try:
-            result = subprocess.run(
-                ["git", "-c", "protocol.ext.allow=never", *args], cwd=cwd, capture_output=True,
-                timeout=self.timeout_s, env={**os.environ, **_GIT_ENV},
-            )
-        except subprocess.TimeoutExpired as exc:
+    def _run(self, args: list[str], *, cwd: Path | None, what: str, check: bool = True,
+             timeout_s: float | None = None) -> subprocess.CompletedProcess:
+        timeout = self.timeout_s if timeout_s is None else timeout_s
+        if cwd is not None and not cwd.is_dir():
             raise CodegraphError(
-                ErrorCode.NETWORK_ERROR, f"git {what} timed out after {self.timeout_s:.0f}s",
-                input=what, fix="check the remote is reachable, or raise timeouts.git",
+                ErrorCode.PATH_NOT_FOUND, f"cannot {what}: {cwd} does not exist",
+                input=str(cwd), fix="register the repository again, or run the index once so it is cloned",
+            )
+        # A session of its own, so a timeout kills git's helpers (ssh, git-remote-https) with it.
+        process = subprocess.Popen(
+            ["git", "-c", "protocol.ext.allow=never", *args], cwd=cwd, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **_GIT_ENV},
+            start_new_session=True,
+        )
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            _kill_group(process)
+            setting = "timeouts.git" if timeout_s is None else "GitResource.clone_timeout_s"
+            raise CodegraphError(
+                ErrorCode.NETWORK_ERROR, f"git {what} timed out after {timeout:.0f}s",
+                input=what, fix=f"check the remote is reachable, or raise {setting}",
             ) from exc
+        except BaseException:
+            _kill_group(process)
+            raise
+        result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
         if check and result.returncode != 0:
-            stderr = _redact_urls(result.stderr.decode("utf-8", "replace").strip())
+            message = _redact_urls(result.stderr.decode("utf-8", "replace").strip())
             remote = args[0] in ("fetch", "clone")
             raise CodegraphError(
                 ErrorCode.NETWORK_ERROR if remote else ErrorCode.IR_BUILD_ERROR,
-                f"git {what} failed: {stderr[-500:]}", input=what,
+                f"git {what} failed: {message[-500:]}", input=what,
                 fix="check the location, credentials and network" if remote else "check the repository is intact",
             )
         return result
+
+
+def display_location(location: str) -> str:
+    """A location safe to print: user-info (user:token@) in URLs becomes ***@."""
+    return _redact_urls(location)
 
 
 def worktree_commit(entries: Iterable[TreeEntry]) -> str:
@@ -234,35 +344,136 @@ def worktree_commit(entries: Iterable[TreeEntry]) -> str:
     return "worktree-" + digest.hexdigest()
 
 
-def _walk_directory(root: Path) -> Iterator[TreeEntry]:
-    """Hash a plain directory like `git hash-object`, recording symlinks without following them."""
-    stack = [root]
+def _decode_path(raw: bytes) -> tuple[str, str | None]:
+    """(path, problem): a path that is not UTF-8 cannot be stored or shown faithfully, so it is escaped."""
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "backslashreplace"), SkipReason.UNDECODABLE_PATH
+
+
+def _walk_directory(root: Path, skip_dir: Callable[[str], bool] | None = None,
+                    max_file_bytes: int | None = None) -> Iterator[TreeEntry]:
+    """Hash a plain directory like `git hash-object`, recording symlinks without following them.
+
+    Never raises for one file: what cannot be read becomes an entry with a `problem`."""
+    stack = [""]
     while stack:
-        directory = stack.pop()
-        with os.scandir(directory) as scan:
-            for item in scan:
-                if item.name == ".git":
-                    continue
-                relative = Path(item.path).relative_to(root).as_posix()
-                if item.is_symlink():
-                    target = os.readlink(item.path).encode("utf-8", "surrogateescape")
-                    yield TreeEntry(relative, _blob_sha(target), len(target), GIT_MODE_SYMLINK)
-                elif item.is_dir(follow_symlinks=False):
-                    stack.append(Path(item.path))
-                elif item.is_file(follow_symlinks=False):
-                    content = Path(item.path).read_bytes()
-                    yield TreeEntry(relative, _blob_sha(content), len(content))
+        relative_dir = stack.pop()
+        try:
+            with os.scandir(root / relative_dir if relative_dir else root) as scan:
+                items = list(scan)
+        except OSError as exc:
+            if not relative_dir:
+                raise CodegraphError(
+                    ErrorCode.PATH_NOT_FOUND, f"directory {root} cannot be listed: {exc.strerror}",
+                    input=str(root), fix="pass an existing, readable directory",
+                ) from exc
+            yield TreeEntry(_escaped(relative_dir), _stand_in_sha("unreadable"), 0, "040000",
+                            SkipReason.UNREADABLE)
+            continue
+        for item in items:
+            if not relative_dir and item.name == ".git":
+                continue
+            relative = f"{relative_dir}/{item.name}" if relative_dir else item.name
+            entry = _walk_entry(item, relative, max_file_bytes)
+            if entry is not None:
+                yield entry
+            elif _is_dir(item) and not (skip_dir and skip_dir(_escaped(relative))):
+                stack.append(relative)
+
+
+def _walk_entry(item: os.DirEntry, relative: str, max_file_bytes: int | None) -> TreeEntry | None:
+    """The entry for one non-directory; None for a directory or a non-regular file (FIFO, socket, device)."""
+    path, problem = _escaped(relative), None if _is_utf8(relative) else SkipReason.UNDECODABLE_PATH
+    try:
+        info = item.stat(follow_symlinks=False)
+        if stat.S_ISDIR(info.st_mode):
+            return None
+        if problem:
+            return TreeEntry(path, _stand_in_sha(f"size:{info.st_size}:mtime:{info.st_mtime_ns}"), info.st_size,
+                             GIT_MODE_SYMLINK if stat.S_ISLNK(info.st_mode) else "100644", problem)
+        if stat.S_ISLNK(info.st_mode):
+            target = os.readlink(item.path).encode("utf-8", "surrogateescape")
+            return TreeEntry(path, _blob_sha(target), len(target), GIT_MODE_SYMLINK)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        if max_file_bytes is not None and info.st_size > max_file_bytes:
+            return TreeEntry(path, _stand_in_sha(f"size:{info.st_size}:mtime:{info.st_mtime_ns}"), info.st_size)
+        sha, size = _hash_file(item.path)
+        return TreeEntry(path, sha, size)
+    except OSError:
+        return TreeEntry(path, _stand_in_sha("unreadable"), 0, problem=SkipReason.UNREADABLE)
+
+
+def _hash_file(path: str) -> tuple[str, int]:
+    """(git blob sha, size), read in chunks; OSError when it is not a regular file or changes meanwhile."""
+    # O_NOFOLLOW/O_NONBLOCK: a file swapped for a symlink or a FIFO since the scan is refused, not followed.
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with open(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(f"{path} is not a regular file")
+        digest = hashlib.sha1(b"blob %d\0" % info.st_size)
+        read = 0
+        while chunk := handle.read(_READ_CHUNK):
+            digest.update(chunk)
+            read += len(chunk)
+        if read != info.st_size:
+            raise OSError(f"{path} changed while it was read")
+    return digest.hexdigest(), read
+
+
+def _is_dir(item: os.DirEntry) -> bool:
+    try:
+        return item.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
+
+
+def _is_utf8(name: str) -> bool:
+    # os.scandir gives undecodable bytes as lone surrogates (surrogateescape), which no store accepts.
+    try:
+        name.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _escaped(relative: str) -> str:
+    return relative if _is_utf8(relative) else os.fsencode(relative).decode("utf-8", "backslashreplace")
+
+
+def _stand_in_sha(label: str) -> str:
+    """A sha for a file whose content was not read; never a real blob sha (no `blob N\\0` header)."""
+    return hashlib.sha1(label.encode()).hexdigest()
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()  # not communicate(): a helper that escaped the group could hold the pipes open
 
 
 def _read_inside(root: Path, relative: str) -> bytes:
     path = root / relative
-    # The walk never records symlinked files, but the tree may have changed since: check again.
-    if path.is_symlink() or not path.resolve().is_relative_to(root.resolve()):
+    try:
+        # The walk never records symlinked files, but the tree may have changed since: check again.
+        if path.is_symlink() or not path.resolve().is_relative_to(root.resolve()):
+            raise CodegraphError(
+                ErrorCode.FILE_ACCESS_ERROR, f"{relative} became a symlink or left the repository during indexing",
+                input=relative, fix="re-run the index once the directory is stable",
+            )
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        with open(fd, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
         raise CodegraphError(
-            ErrorCode.FILE_ACCESS_ERROR, f"{relative} became a symlink or left the repository during indexing",
-            input=relative, fix="re-run the index once the directory is stable",
-        )
-    return path.read_bytes()
+            ErrorCode.IO_ERROR, f"{relative} could not be read from {root}: {exc.strerror or exc}",
+            input=relative, fix="re-run when the directory is stable",
+        ) from exc
 
 
 def _blob_sha(content: bytes) -> str:

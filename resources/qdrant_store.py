@@ -34,6 +34,7 @@ class ChunkPoint:
     repo: str
     snapshot: str
     path: str
+    blob_sha: str  # with the path, what a reader checks against the published manifest
     ordinal: int  # position of the chunk in its file: the same text twice in a file is two points
     chunk_hash: str
     start_line: int
@@ -43,11 +44,12 @@ class ChunkPoint:
 
     @property
     def point_id(self) -> str:
-        key = f"{self.repo}\0{self.snapshot}\0{self.path}\0{self.ordinal}\0{self.chunk_hash}"
+        key = f"{self.repo}\0{self.snapshot}\0{self.path}\0{self.blob_sha}\0{self.ordinal}\0{self.chunk_hash}"
         return str(uuid.uuid5(_POINT_NAMESPACE, key))
 
     def payload(self) -> dict:
-        return {"repo": self.repo, "snapshot": self.snapshot, "path": self.path, "start_line": self.start_line,
+        return {"repo": self.repo, "snapshot": self.snapshot, "path": self.path, "blob": self.blob_sha,
+                "start_line": self.start_line,
                 "end_line": self.end_line, "symbol": self.symbol, "chunk_hash": self.chunk_hash,
                 "language": self.language}
 
@@ -155,7 +157,8 @@ class QdrantResource(dg.ConfigurableResource):
                     self._client = QdrantClient(path=self.location)
             except RuntimeError as exc:  # local mode: "already accessed by another instance"
                 raise CodegraphError(
-                    ErrorCode.INDEX_LOCKED, f"the Qdrant local store {self.location} is open in another process",
+                    ErrorCode.INDEX_LOCKED, f"the Qdrant local store {self.location} is open in another client "
+                    "(another run or search, in this process or another)",
                     input=self.location, fix="retry when the other run or search has finished, "
                     "or run a Qdrant server and set its url",
                 ) from exc

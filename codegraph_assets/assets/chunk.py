@@ -1,8 +1,9 @@
-"""chunk: AST-aware chunks of every indexed file, built from the IR and cached per blob."""
+"""chunk: AST-aware chunks of every indexed file, built from the published IR and cached per blob."""
 
 import dagster as dg
 
-from codegraph_assets.assets.targets import ASSET_GROUP, SnapshotRef, output, target_from_ref
+from codegraph_assets.assets.ir import ir
+from codegraph_assets.assets.targets import ASSET_GROUP, output, upstream_target
 from codegraph_assets.error_policy import classified_failures
 from codegraph_assets.partitions import REPO_SNAPSHOT
 from codegraph_assets.run_config import IndexingRunConfig
@@ -11,13 +12,13 @@ from resources.git import GitResource
 from resources.metadata_store import MetadataStoreResource
 
 
-@dg.asset(partitions_def=REPO_SNAPSHOT, group_name=ASSET_GROUP, kinds={"python", "sqlite"},
+@dg.asset(partitions_def=REPO_SNAPSHOT, deps=[ir], group_name=ASSET_GROUP, kinds={"python"},
           description=__doc__)
-def chunk(context: dg.AssetExecutionContext, config: IndexingRunConfig, ir: SnapshotRef,
-          metadata: MetadataStoreResource, git: GitResource):
+def chunk(context: dg.AssetExecutionContext, config: IndexingRunConfig, metadata: MetadataStoreResource,
+          git: GitResource):
     settings = config.to_indexing_config()
     with classified_failures(context, settings.retry):
         store = metadata.open()
-        target = target_from_ref(ir, store, git, settings)
+        target = upstream_target(context, store, "ir")
         stats = build_chunks(target.repo, target.snapshot, store, git, settings)
     return output(target, stats)

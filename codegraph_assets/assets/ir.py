@@ -12,7 +12,7 @@ from resources.metadata_store import MetadataStoreResource
 
 
 @dg.asset(partitions_def=REPO_SNAPSHOT, output_required=False, group_name=ASSET_GROUP,
-          kinds={"python", "sqlite"}, description=__doc__)
+          kinds={"python"}, description=__doc__)
 def ir(context: dg.AssetExecutionContext, config: IndexingRunConfig, metadata: MetadataStoreResource,
        git: GitResource):
     settings = config.to_indexing_config()

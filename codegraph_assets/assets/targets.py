@@ -1,7 +1,9 @@
 """What a partition's run indexes: the (repo, snapshot) of its key, resolved to one commit.
 
-The commit comes from the run tag `codegraph/commit` when the launcher pinned it (CLI, sensor,
-schedule), so every asset of a run indexes the same commit even if the branch moves meanwhile.
+ir and lexical resolve the commit themselves, or take it from the run tag `codegraph/commit` when the
+launcher pinned it (the CLI, the job API), so every asset of such a run indexes the same commit.
+chunk and vector read what their upstream stage *published* for the partition from the metadata
+store, so they work the same in one run, in separate runs, and in separate containers.
 """
 
 from __future__ import annotations
@@ -12,24 +14,17 @@ import dagster as dg
 
 from codegraph_assets.config import IndexingConfig
 from codegraph_assets.core.source import SourceSnapshot
+from codegraph_assets.errors import CodegraphError, ErrorCode
 from codegraph_assets.partitions import split_partition_key
-from codegraph_assets.stages.snapshot import load_snapshot, registered_repo, resolve_commit
+from codegraph_assets.stages.snapshot import load_snapshot, published_snapshot, registered_repo, resolve_commit
 from codegraph_assets.stages.stats import StageStats
 from resources.git import GitResource
 from resources.metadata_store import MetadataStore, RepoRecord
 
 COMMIT_TAG = "codegraph/commit"
+INVOCATION_TAG = "codegraph/invocation"  # lets a launcher find the run it started
 ASSET_GROUP = "codegraph"
-
-
-@dataclass(frozen=True)
-class SnapshotRef:
-    """What one asset hands the next: which manifest of which partition it finished."""
-
-    repo: str
-    snapshot: str
-    commit: str
-    manifest_id: str
+_MISSING_UPSTREAM = {"ir": ErrorCode.IR_CACHE_MISS, "chunk": ErrorCode.CHUNK_CACHE_MISS}
 
 
 @dataclass(frozen=True)
@@ -37,34 +32,41 @@ class Target:
     repo: RepoRecord
     snapshot: SourceSnapshot
 
-    def ref(self) -> SnapshotRef:
-        return SnapshotRef(self.snapshot.repo, self.snapshot.snapshot, self.snapshot.commit,
-                           self.snapshot.manifest_id)
-
 
 def resolve_target(context: dg.AssetExecutionContext, store: MetadataStore, git: GitResource,
                    config: IndexingConfig) -> Target | None:
     """The partition's snapshot, or None (logged once) when its ref does not exist in that repo."""
     repo_name, ref = split_partition_key(context.partition_key)
     repo = registered_repo(store, repo_name)
-    commit = context.run.tags.get(COMMIT_TAG) or resolve_commit(repo, ref, git)
+    pinned = context.run.tags.get(COMMIT_TAG)
+    if pinned:
+        commit = git.verify_commit(repo.name, repo.kind, repo.location, pinned)
+    else:
+        commit = resolve_commit(repo, ref, git, config)
     if commit is None:
         context.log.info(f"skipped {repo_name}|{ref}: repository {repo_name!r} has no branch or tag {ref!r}")
         return None
     return Target(repo, load_snapshot(repo, ref, commit, store, git, config))
 
 
-def target_from_ref(ref: SnapshotRef, store: MetadataStore, git: GitResource, config: IndexingConfig) -> Target:
-    """Rebuild the target an upstream asset finished (its manifest is already stored)."""
-    repo = registered_repo(store, ref.repo)
-    return Target(repo, load_snapshot(repo, ref.snapshot, ref.commit, store, git, config))
+def upstream_target(context: dg.AssetExecutionContext, store: MetadataStore, upstream: str) -> Target:
+    """The snapshot the upstream stage last published for this partition."""
+    repo_name, ref = split_partition_key(context.partition_key)
+    repo = registered_repo(store, repo_name)
+    head = store.published(repo_name, ref, upstream)
+    if head is None:
+        raise CodegraphError(
+            _MISSING_UPSTREAM[upstream], f"{repo_name}|{ref} has no published {upstream} output",
+            input=f"{repo_name}|{ref}", fix=f"materialize the {upstream} asset for this partition first",
+        )
+    return Target(repo, published_snapshot(head, store))
 
 
-def output(target: Target, stats: StageStats) -> dg.Output:
-    """The asset's output: the snapshot ref, the commit as data version, the stage figures as metadata."""
+def output(target: Target, stats: StageStats) -> dg.MaterializeResult:
+    """The materialization: the commit as data version, the stage figures as metadata (no IO manager)."""
     figures = stats.as_dict()
     metadata: dict[str, object] = {"commit": target.snapshot.commit, "repo": target.snapshot.repo,
                                    "snapshot": target.snapshot.snapshot}
     for name, value in figures.items():
         metadata[name] = dg.MetadataValue.json(value) if isinstance(value, dict) else value
-    return dg.Output(target.ref(), data_version=dg.DataVersion(target.snapshot.commit), metadata=metadata)
+    return dg.MaterializeResult(data_version=dg.DataVersion(target.snapshot.commit), metadata=metadata)

@@ -1,14 +1,14 @@
-"""vector: embeddings of the snapshot's chunks in Qdrant; each distinct text is embedded once, ever."""
+"""vector: embeddings of the published chunks in Qdrant; each distinct text is embedded once, ever."""
 
 import dagster as dg
 
-from codegraph_assets.assets.targets import ASSET_GROUP, SnapshotRef, output, target_from_ref
+from codegraph_assets.assets.chunk import chunk
+from codegraph_assets.assets.targets import ASSET_GROUP, output, upstream_target
 from codegraph_assets.error_policy import classified_failures
 from codegraph_assets.partitions import REPO_SNAPSHOT
 from codegraph_assets.run_config import IndexingRunConfig
 from codegraph_assets.stages.vector_stage import build_vectors
 from resources.embeddings import EmbeddingResource
-from resources.git import GitResource
 from resources.metadata_store import MetadataStoreResource
 from resources.qdrant_store import QdrantResource
 
@@ -16,14 +16,13 @@ from resources.qdrant_store import QdrantResource
 QDRANT_POOL = "qdrant"
 
 
-@dg.asset(partitions_def=REPO_SNAPSHOT, group_name=ASSET_GROUP, kinds={"qdrant"}, pool=QDRANT_POOL,
-          description=__doc__)
-def vector(context: dg.AssetExecutionContext, config: IndexingRunConfig, chunk: SnapshotRef,
-           metadata: MetadataStoreResource, git: GitResource, qdrant: QdrantResource,
-           embeddings: EmbeddingResource):
+@dg.asset(partitions_def=REPO_SNAPSHOT, deps=[chunk], group_name=ASSET_GROUP, kinds={"qdrant"},
+          pool=QDRANT_POOL, description=__doc__)
+def vector(context: dg.AssetExecutionContext, config: IndexingRunConfig, metadata: MetadataStoreResource,
+           qdrant: QdrantResource, embeddings: EmbeddingResource):
     settings = config.to_indexing_config()
     with classified_failures(context, settings.retry):
         store = metadata.open()
-        target = target_from_ref(chunk, store, git, settings)
+        target = upstream_target(context, store, "chunk")
         stats = build_vectors(target.snapshot, store, qdrant, embeddings, settings)
     return output(target, stats)

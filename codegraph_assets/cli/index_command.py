@@ -10,10 +10,10 @@ import uuid
 import dagster as dg
 
 from codegraph_assets.assets import ALL_ASSETS
-from codegraph_assets.assets.targets import COMMIT_TAG
+from codegraph_assets.assets.targets import COMMIT_TAG, INVOCATION_TAG
 from codegraph_assets.cli.context import cli_resources
 from codegraph_assets.instance import dagster_instance
-from codegraph_assets.cli.progress import INVOCATION_TAG, StepProgress
+from codegraph_assets.cli.progress import StepProgress
 from codegraph_assets.errors import CodegraphError, ErrorCode
 from codegraph_assets.partitions import partition_key
 from codegraph_assets.registry import default_repo_name, register_repo, validate_repo_name
@@ -32,10 +32,12 @@ def run(args) -> int:
         location = parse_location(args.location)
         name = validate_repo_name(args.repo or default_repo_name(location.location))
         git.sync(name, location.kind, location.location)  # clone or fetch once, before choosing the ref
-        snapshot = args.snapshot or git.default_branch(name, location.kind, location.location)
+        # A detached HEAD (CI checkouts, `clone --branch v1`) is indexed under its full commit sha.
+        snapshot = (args.snapshot or git.default_branch(name, location.kind, location.location)
+                    or git.head_commit(name, location.kind, location.location))
         if not snapshot:
-            raise CodegraphError(ErrorCode.INVALID_PAYLOAD, f"{args.location} has a detached HEAD",
-                                 input=args.location, fix="pass --snapshot BRANCH_OR_TAG")
+            raise CodegraphError(ErrorCode.INVALID_PAYLOAD, f"{args.location} has no commits to index",
+                                 input=args.location, fix="commit something, or pass --snapshot BRANCH_OR_TAG")
         existing = store.get_repo(name)
         tracked = list(existing.refs) if existing else []
         record = register_repo(store, instance, name, args.location, [*tracked, snapshot])

@@ -12,7 +12,7 @@ import time
 
 import dagster as dg
 
-INVOCATION_TAG = "codegraph/invocation"
+from codegraph_assets.assets.targets import INVOCATION_TAG
 _POLL_SECONDS = 0.5  # a display refresh interval, not synchronisation: the run never waits on it
 _SYMBOLS = {"STEP_START": "…", "STEP_SUCCESS": "✓", "STEP_FAILURE": "✗", "STEP_SKIPPED": "-",
             "STEP_UP_FOR_RETRY": "↻"}

@@ -7,13 +7,15 @@ import json
 from codegraph_assets.cli.context import cli_resources
 from codegraph_assets.instance import dagster_instance
 from codegraph_assets.registry import register_repo, unregister_repo
+from resources.git import display_location
 
 
 def add(args) -> int:
     with cli_resources() as (config, _defs, resources):
         refs = args.ref or [config.defaults.snapshot_id]
         record = register_repo(resources.metadata.open(), dagster_instance(), args.name, args.location, refs)
-    print(f"registered {record.name} ({record.kind}) at {record.location}; refs: {', '.join(record.refs)}")
+    print(f"registered {record.name} ({record.kind}) at {display_location(record.location)}; "
+          f"refs: {', '.join(record.refs)}")
     return 0
 
 
@@ -21,12 +23,13 @@ def list_repos(args) -> int:
     with cli_resources() as (_config, _defs, resources):
         repos = resources.metadata.open().list_repos()
     if args.json:
-        print(json.dumps([{"name": r.name, "location": r.location, "kind": r.kind, "refs": list(r.refs)}
+        print(json.dumps([{"name": r.name, "location": display_location(r.location), "kind": r.kind,
+                           "refs": list(r.refs)}
                           for r in repos], indent=2))
     elif not repos:
         print("no repositories registered; `codegraph repo add NAME PATH_OR_URL --ref main`")
     for r in repos if not args.json else []:
-        print(f"{r.name}\t{r.kind}\t{r.location}\t{','.join(r.refs)}")
+        print(f"{r.name}\t{r.kind}\t{display_location(r.location)}\t{','.join(r.refs)}")
     return 0
 
 

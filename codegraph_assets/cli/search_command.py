@@ -33,7 +33,7 @@ def run(args) -> int:
     for rank, hit in enumerate(hits, 1):
         symbol = f"  {hit.symbol}" if hit.symbol else ""
         print(f"{rank:2}. {hit.path}:{hit.start_line}-{hit.end_line}  score={hit.score:.4f}{symbol}")
-        for line in hit.snippet.splitlines()[:6]:
+        for line in hit.snippet.split("\n")[:6]:
             print(f"      {line}")
     return 0
 

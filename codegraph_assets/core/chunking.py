@@ -1,7 +1,9 @@
 """AST-aware chunking: definitions become chunks, oversized ones split, tiny neighbours merged.
 
 Works from the IR's symbols (their enclosing ranges form a tree), so boundaries fall on syntax
-boundaries; files without a grammar get line windows. Every line of a file lands in a chunk.
+boundaries; files without a grammar get line windows. Every line of a file lands in a chunk, and
+no chunk's text exceeds the budget: a line longer than it is cut into pieces of its own.
+Lines are counted as tree-sitter counts them (`split_lines`), so chunk ranges agree with the IR's.
 A chunk's identity is the hash of what the model reads (`embed_text`) plus CHUNKER_VERSION; the
 scope header holds no path, so renaming a file re-embeds nothing.
 """
@@ -9,13 +11,15 @@ scope header holds no path, so renaming a file re-embeds nothing.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from codegraph_assets.config import ChunkingConfig
 from codegraph_assets.core.ir_model import DocumentIR, Symbol
+from codegraph_assets.core.text_lines import split_lines
 
 # Bump when chunk boundaries or embed text change: it is part of every chunk-set key.
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +48,7 @@ def chunk_set_key(doc_key: str) -> str:
 
 def chunk_document(content: bytes, ir: DocumentIR | None, language: str | None,
                    config: ChunkingConfig) -> list[ChunkRecord]:
-    lines = content.decode("utf-8", "replace").splitlines()
+    lines = split_lines(content.decode("utf-8", "replace"))
     if not any(line.strip() for line in lines):
         return []
     sizes = [len(line) + 1 for line in lines]
@@ -55,12 +59,18 @@ def chunk_document(content: bytes, ir: DocumentIR | None, language: str | None,
         for symbol in ir.symbols:
             children.setdefault(symbol.parent_id, []).append(symbol)
         segments = _split(1, len(lines), children.get(None, []), None, children, sizes, config)
-        segments = _merge_small(_absorb_blank(segments, lines), sizes, config)
-    return [_record(s, lines, language) for s in segments]
+        segments = _merge_small(_absorb_blank(segments, lines, sizes, config), sizes, config)
+    return [_record(segment, start, end, text, language)
+            for segment in segments
+            for start, end, text in _pieces(segment, lines, config.max_chunk_chars)]
 
 
 def _chars(sizes: list[int], start: int, end: int) -> int:
     return sum(sizes[start - 1:end])
+
+
+def _blank(segment: _Segment, lines: list[str]) -> bool:
+    return not any(line.strip() for line in lines[segment.start - 1:segment.end])
 
 
 def _split(start, end, symbols, owner, children, sizes, config) -> list[_Segment]:
@@ -103,16 +113,19 @@ def _windows(start, end, symbol, kind, scope, sizes, config) -> list[_Segment]:
     return out
 
 
-def _absorb_blank(segments: list[_Segment], lines: list[str]) -> list[_Segment]:
-    """Blank-only gaps join a neighbour instead of becoming chunks nobody should embed."""
+def _absorb_blank(segments: list[_Segment], lines: list[str], sizes, config) -> list[_Segment]:
+    """Blank-only gaps join a neighbour that has room instead of becoming chunks nobody should embed."""
     out: list[_Segment] = []
     for segment in segments:
-        blank = not any(line.strip() for line in lines[segment.start - 1:segment.end])
-        if blank and out:
-            out[-1].end = segment.end
-        elif out and not any(line.strip() for line in lines[out[-1].start - 1:out[-1].end]):
-            segment.start = out[-1].start
-            out[-1] = segment
+        previous = out[-1] if out else None
+        blank = _blank(segment, lines)
+        if (previous is not None and (blank or _blank(previous, lines))
+                and _chars(sizes, previous.start, segment.end) <= config.max_chunk_chars):
+            if blank:
+                previous.end = segment.end
+            else:
+                segment.start = previous.start
+                out[-1] = segment
         else:
             out.append(segment)
     return out
@@ -140,12 +153,25 @@ def _is_definition(segment: _Segment) -> bool:
     return segment.symbol is not None and segment.scope == segment.symbol.parent_id
 
 
-def _record(segment: _Segment, lines: list[str], language: str | None) -> ChunkRecord:
+def _pieces(segment: _Segment, lines: list[str], max_chars: int) -> Iterator[tuple[int, int, str]]:
+    """(start line, end line, text) of the segment's chunks: the segment whole when it fits, else line by
+    line with any line longer than max_chars cut into consecutive pieces (minified code, data blobs)."""
     text = "\n".join(lines[segment.start - 1:segment.end])
+    if len(text) <= max_chars:
+        yield segment.start, segment.end, text
+        return
+    # Only a single line gets here: every multi-line segment was already cut to the budget.
+    for number in range(segment.start, segment.end + 1):
+        line = lines[number - 1]
+        for offset in range(0, max(len(line), 1), max_chars):
+            yield number, number, line[offset:offset + max_chars]
+
+
+def _record(segment: _Segment, start: int, end: int, text: str, language: str | None) -> ChunkRecord:
     scope = segment.symbol.symbol_id if segment.symbol else "(top level)"
     signature = segment.symbol.signature if segment.symbol else ""
     header = f"{language or 'text'} {segment.kind} {scope}" + (f"\n{signature}" if signature else "")
     embed_text = f"{header}\n{text}"
     chunk_hash = hashlib.sha256(f"{CHUNKER_VERSION}\0{embed_text}".encode("utf-8", "surrogatepass")).hexdigest()
-    return ChunkRecord(segment.start, segment.end, segment.symbol.symbol_id if segment.symbol else None,
+    return ChunkRecord(start, end, segment.symbol.symbol_id if segment.symbol else None,
                        segment.kind, text, embed_text, chunk_hash)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
+from codegraph_assets.core.text_lines import split_lines
 from codegraph_assets.core.tokenizing import code_tokens
+
+ELLIPSIS = "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +49,7 @@ def reciprocal_rank_fusion(rankings: list[tuple[list[SearchHit], float]], *, k: 
 def best_window(text: str, query: str, context_lines: int) -> tuple[int, int]:
     """The 1-based line range around the line that matches most query tokens (for file-level hits)."""
     wanted = set(code_tokens(query))
-    lines = text.splitlines() or [""]
+    lines = split_lines(text) or [""]
     best_line, best_score = 0, -1
     for index, line in enumerate(lines):
         score = len(wanted.intersection(code_tokens(line)))
@@ -55,3 +58,11 @@ def best_window(text: str, query: str, context_lines: int) -> tuple[int, int]:
     start = max(0, best_line - context_lines)
     end = min(len(lines) - 1, best_line + context_lines)
     return start + 1, end + 1
+
+
+def snippet(lines: list[str], start: int, end: int, max_line_chars: int) -> str:
+    """Lines start..end (1-based, inclusive) joined; a line over max_line_chars is cut to that length, ending in "…"."""
+    # A lexical hit on a minified one-line file would otherwise carry the whole file.
+    keep = max(max_line_chars - len(ELLIPSIS), 0)
+    return "\n".join(line if len(line) <= max_line_chars else line[:keep] + ELLIPSIS
+                     for line in lines[max(start, 1) - 1:end])

@@ -11,13 +11,14 @@ import hashlib
 import json
 import posixpath
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import pathspec
 
 from codegraph_assets.config import IndexingConfig
 from codegraph_assets.core.languages import language_for_path
+from codegraph_assets.core.text_lines import split_lines
 
 
 class SkipReason:
@@ -103,11 +104,15 @@ def classify_tree(
     gitignore_files: Mapping[str, bytes],
     config: IndexingConfig,
 ) -> list[ManifestEntry]:
-    """Decide for every tree entry whether it is indexed; `gitignore_files` maps dir ('' = root) to text."""
-    excludes = pathspec.PathSpec.from_lines("gitignore", config.exclude_patterns.get_lexical_excludes())
-    patterns = pathspec.PathSpec.from_lines("gitignore", config.defaults.file_patterns)
+    """Decide for every tree entry whether it is indexed; `gitignore_files` maps dir ('' = root) to text.
+
+    Callers pass .gitignore files only for working trees: in a commit every file is tracked, and git
+    never ignores tracked files.
+    """
+    excludes = pathspec.GitIgnoreSpec.from_lines(config.exclude_patterns.get_lexical_excludes())
+    patterns = pathspec.GitIgnoreSpec.from_lines(config.defaults.file_patterns)
     ignores = {
-        directory: pathspec.PathSpec.from_lines("gitignore", text.decode("utf-8", "replace").splitlines())
+        directory: pathspec.GitIgnoreSpec.from_lines(split_lines(text.decode("utf-8", "replace")))
         for directory, text in gitignore_files.items()
     } if config.discovery.honour_gitignore else {}
     manifest = []
@@ -117,6 +122,18 @@ def classify_tree(
             ManifestEntry(entry.path, entry.blob_sha, entry.size, language_for_path(entry.path), reason)
         )
     return manifest
+
+
+def excluded_directory(config: IndexingConfig) -> Callable[[str], bool]:
+    """A predicate for directory walks: True for a directory the default excludes leave out entirely."""
+    excludes = pathspec.GitIgnoreSpec.from_lines(config.exclude_patterns.get_lexical_excludes())
+    return lambda directory: excludes.match_file(directory.rstrip("/") + "/")
+
+
+def ir_excluded(config: IndexingConfig) -> Callable[[str], bool]:
+    """A predicate for paths that are indexed but not parsed (minified bundles, lock files)."""
+    spec = pathspec.GitIgnoreSpec.from_lines(config.exclude_patterns.ir_build)
+    return spec.match_file
 
 
 def _skip_reason(entry, excludes, patterns, ignores, config) -> str | None:
@@ -137,14 +154,15 @@ def _skip_reason(entry, excludes, patterns, ignores, config) -> str | None:
     return None
 
 
-def _gitignored(path: str, ignores: Mapping[str, pathspec.PathSpec]) -> bool:
+def _gitignored(path: str, ignores: Mapping[str, pathspec.GitIgnoreSpec]) -> bool:
+    """Git's precedence: the deepest .gitignore with a matching rule decides, its last match wins (`!` re-includes)."""
     directory = posixpath.dirname(path)
     while True:
         spec = ignores.get(directory)
         if spec is not None:
-            relative = path[len(directory) + 1:] if directory else path
-            if spec.match_file(relative):
-                return True
+            verdict = spec.check_file(path[len(directory) + 1:] if directory else path).include
+            if verdict is not None:
+                return verdict
         if not directory:
             return False
         directory = posixpath.dirname(directory)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from collections.abc import Iterable
 
 from codegraph_assets.config import IndexingConfig
-from codegraph_assets.core.ir_model import DocumentIR
+from codegraph_assets.core.ir_model import DocumentIR, SymbolRole
 from codegraph_assets.core.ir_parser import count_lines, parse_document
 from codegraph_assets.core.languages import PARSEABLE_LANGUAGES, parser_version
-from codegraph_assets.core.source import ManifestEntry, is_binary
+from codegraph_assets.core.source import ManifestEntry, ir_excluded, is_binary
 from codegraph_assets.stages.stats import StageStats
 from resources.git import GitResource
 from resources.metadata_store import MetadataStore, RepoRecord
@@ -18,8 +20,16 @@ STATUS_TEXT = "text"  # no grammar: lexical and line chunks only
 STATUS_BINARY = "binary"
 
 
+@functools.cache
+def _parser_tag() -> str:
+    """A short digest of the parser and grammar versions; the full string is too long for a key column."""
+    return hashlib.sha256(parser_version().encode()).hexdigest()[:16]
+
+
 def doc_key(blob_sha: str, config: IndexingConfig) -> str:
-    return f"{parser_version()}:{config.defaults.semantic_tier}:{blob_sha}"
+    """IR identity: parser/grammar versions, semantic tier and blob (tables.ir_documents.doc_key)."""
+    options = "" if config.ir_build.occurrences else ".defs-only"
+    return f"ir.{_parser_tag()}.{config.defaults.semantic_tier}{options}:{blob_sha}"
 
 
 def unique_blobs(entries: Iterable[ManifestEntry]) -> list[ManifestEntry]:
@@ -40,8 +50,9 @@ def ensure_documents(repo: RepoRecord, entries: list[ManifestEntry], store: Meta
     missing = [e for e in unique_blobs(entries) if keys[e.blob_sha] not in present]
     stats.add("files_cached", len(entries) - len(missing))
     pending: list[tuple[str, str, str, DocumentIR]] = []
+    not_parsed = ir_excluded(config)
     for entry, content in git.read_blobs(repo.name, repo.kind, repo.location, missing):  # type: ignore[arg-type]
-        status, document = _derive(entry, content, config)
+        status, document = _derive(entry, content, config, parse=not not_parsed(entry.path))
         stats.add("files_parsed" if status == STATUS_PARSED else f"files_{status}")
         stats.add("parse_errors", document.parse_errors)
         stats.add("symbols", len(document.symbols))
@@ -53,10 +64,13 @@ def ensure_documents(repo: RepoRecord, entries: list[ManifestEntry], store: Meta
     store.save_documents(pending)
 
 
-def _derive(entry: ManifestEntry, content: bytes, config: IndexingConfig) -> tuple[str, DocumentIR]:
+def _derive(entry: ManifestEntry, content: bytes, config: IndexingConfig, *, parse: bool) -> tuple[str, DocumentIR]:
     language = entry.language or "unknown"
     if is_binary(content, config.discovery.binary_sniff_bytes):
         return STATUS_BINARY, DocumentIR(language=language)
-    if language in PARSEABLE_LANGUAGES:
-        return STATUS_PARSED, parse_document(content, language)
+    if parse and language in PARSEABLE_LANGUAGES:
+        document = parse_document(content, language)
+        if not config.ir_build.occurrences:
+            document.occurrences = [o for o in document.occurrences if o.roles & SymbolRole.DEFINITION]
+        return STATUS_PARSED, document
     return STATUS_TEXT, DocumentIR(language=language, line_count=count_lines(content))

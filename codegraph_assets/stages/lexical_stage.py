@@ -19,7 +19,10 @@ def build_lexical(repo: RepoRecord, snapshot: SourceSnapshot, store: MetadataSto
                   tantivy: TantivyResource, config: IndexingConfig) -> StageStats:
     stats = StageStats(STAGE)
     previous = store.published(snapshot.repo, snapshot.snapshot, STAGE)
-    rebuild = previous is None or config.lexical.indexing_mode == "rebuild"
+    # The diff is only valid against an index that still holds the previous manifest: a missing or
+    # emptied directory (deleted by hand, new schema version) is rebuilt from scratch.
+    rebuild = (previous is None or config.lexical.indexing_mode == "rebuild"
+               or tantivy.document_count(snapshot.repo, snapshot.snapshot) == 0)
     old_entries = [] if rebuild else store.load_manifest(previous.manifest_id)
     added, removed = diff_manifests(old_entries, snapshot.entries)
     # Changed paths are removed and re-added: Tantivy deletes by the exact path term.

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from codegraph_assets.config import IndexingConfig
-from codegraph_assets.core.source import SourceSnapshot, classify_tree, manifest_id_for
+from codegraph_assets.core.source import (
+    GIT_MODE_SYMLINK,
+    SourceSnapshot,
+    classify_tree,
+    excluded_directory,
+    manifest_id_for,
+)
 from codegraph_assets.errors import CodegraphError, ErrorCode
-from resources.git import GitResource, RepoKind
-from resources.metadata_store import MetadataStore, RepoRecord
+from resources.git import GitResource
+from resources.metadata_store import MetadataStore, PublishedSnapshot, RepoRecord
 
 
 def registered_repo(store: MetadataStore, name: str) -> RepoRecord:
@@ -19,24 +25,36 @@ def registered_repo(store: MetadataStore, name: str) -> RepoRecord:
     return repo
 
 
-def resolve_commit(repo: RepoRecord, ref: str, git: GitResource) -> str | None:
+def resolve_commit(repo: RepoRecord, ref: str, git: GitResource, config: IndexingConfig) -> str | None:
     """Fetch the repository if it is remote, then the commit `ref` names (None: no such ref)."""
-    kind: RepoKind = repo.kind  # type: ignore[assignment]
-    git.sync(repo.name, kind, repo.location)
-    return git.resolve_ref(repo.name, kind, repo.location, ref)
+    git.sync(repo.name, repo.kind, repo.location)
+    return git.resolve_ref(repo.name, repo.kind, repo.location, ref, **_walk_options(config))
 
 
 def load_snapshot(repo: RepoRecord, ref: str, commit: str, store: MetadataStore, git: GitResource,
                   config: IndexingConfig) -> SourceSnapshot:
     """The manifest of `commit`, from the store when this commit was seen with these options before."""
     manifest_id = manifest_id_for(repo.name, commit, config)
-    entries = store.load_manifest(manifest_id)
-    if not entries:
-        kind: RepoKind = repo.kind  # type: ignore[assignment]
-        tree = git.list_tree(repo.name, kind, repo.location, commit)
-        gitignores = [e for e in tree if e.path == ".gitignore" or e.path.endswith("/.gitignore")]
-        texts = {e.path.rpartition("/")[0]: content
-                 for e, content in git.read_blobs(repo.name, kind, repo.location, gitignores)}
-        entries = classify_tree(tree, texts, config)
-        store.save_manifest(manifest_id, repo.name, commit, entries)
+    if store.has_manifest(manifest_id):
+        return SourceSnapshot(repo.name, ref, commit, manifest_id, tuple(store.load_manifest(manifest_id)))
+    tree = git.list_tree(repo.name, repo.kind, repo.location, commit, **_walk_options(config))
+    gitignores = {}
+    if repo.kind == "directory":  # in a commit every file is tracked, and git never ignores tracked files
+        files = [e for e in tree if e.path.rpartition("/")[2] == ".gitignore" and e.mode != GIT_MODE_SYMLINK
+                 and not e.problem]
+        gitignores = {e.path.rpartition("/")[0]: content
+                      for e, content in git.read_blobs(repo.name, repo.kind, repo.location, files)}
+    entries = classify_tree(tree, gitignores, config)
+    store.save_manifest(manifest_id, repo.name, commit, entries)
     return SourceSnapshot(repo.name, ref, commit, manifest_id, tuple(entries))
+
+
+def published_snapshot(head: PublishedSnapshot, store: MetadataStore) -> SourceSnapshot:
+    """The snapshot an upstream stage published (its manifest is stored)."""
+    return SourceSnapshot(head.repo, head.snapshot, head.commit, head.manifest_id,
+                          tuple(store.load_manifest(head.manifest_id)))
+
+
+def _walk_options(config: IndexingConfig) -> dict:
+    """Working-tree walks prune excluded directories and never read oversized files."""
+    return {"skip_dir": excluded_directory(config), "max_file_bytes": config.discovery.max_file_bytes}

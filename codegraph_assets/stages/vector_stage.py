@@ -38,8 +38,8 @@ def build_vectors(snapshot: SourceSnapshot, store: MetadataStore, qdrant: Qdrant
         ordinal_in_path[item.path] = ordinal + 1
         chunk = item.chunk
         symbol = qualified_symbol_id(item.path, chunk.symbol_id) if chunk.symbol_id else None
-        points.append(ChunkPoint(snapshot.repo, snapshot.snapshot, item.path, ordinal, chunk.chunk_hash,
-                                 chunk.start_line, chunk.end_line, symbol, item.language))
+        points.append(ChunkPoint(snapshot.repo, snapshot.snapshot, item.path, item.blob_sha, ordinal,
+                                 chunk.chunk_hash, chunk.start_line, chunk.end_line, symbol, item.language))
         embed_text_of[chunk.chunk_hash] = chunk.embed_text
 
     model_id = embedder.model_id()
@@ -59,14 +59,16 @@ def build_vectors(snapshot: SourceSnapshot, store: MetadataStore, qdrant: Qdrant
         store.save_embeddings(model_id, embedded)  # saved per batch: a killed run resumes here
         vectors.update(embedded)
         stats.add("chunks_embedded", len(batch))
+    # New points first, then the head moves, then stale points go: readers filter hits by the published
+    # manifest's (path, blob), so at every moment they see exactly one complete snapshot.
     qdrant.upsert(collection, new_points, [vectors[p.chunk_hash] for p in new_points])
+    store.publish(snapshot.repo, snapshot.snapshot, STAGE, snapshot.commit, snapshot.manifest_id)
     stale = existing - wanted
     qdrant.delete(collection, stale)
     stats.counts["points_upserted"] = len(new_points)
     stats.counts["points_deleted"] = len(stale)
     stats.counts["points_total"] = qdrant.count(collection, snapshot.repo, snapshot.snapshot)
     stats.counts["chunks_total"] = len(points)
-    store.publish(snapshot.repo, snapshot.snapshot, STAGE, snapshot.commit, snapshot.manifest_id)
     stats.finish(config.metrics.min_duration_epsilon)
     if stats.counts["chunks_embedded"]:
         stats.counts["chunks_per_s"] = int(stats.rate("chunks_embedded"))

@@ -1,12 +1,13 @@
 """MetadataStore: the relational half of the index (repos, manifests, IR, chunks, embeddings, heads).
 
 SQLAlchemy Core over SQLite or PostgreSQL; the schema comes from Alembic migrations applied on open.
-Writes of content-addressed rows are insert-if-absent, so concurrent runs that derive the same blob's
-IR or the same chunk's embedding never conflict and never duplicate.
+Writes of content-addressed rows (manifests, IR, chunks, embeddings) are insert-if-absent in primary-key
+order, so concurrent runs that derive the same rows neither conflict nor duplicate them; heads are upserts.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, and_, create_engine, delete, event, select
+from sqlalchemy import Engine, and_, create_engine, delete, event, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
@@ -27,6 +28,7 @@ from codegraph_assets.errors import CodegraphError, ErrorCode
 from resources.metadata_store import tables as t
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+_MIGRATION_LOCK_KEY = 0x636F6465  # "code": the advisory lock id that serializes migrations on PostgreSQL
 _MAX_BOUND_PARAMETERS = 30_000  # below SQLite's 32,766 and PostgreSQL's 65,535 per statement
 
 
@@ -52,6 +54,7 @@ class SnapshotChunk:
     """A chunk as it appears in one snapshot: the chunk plus the path it sits at."""
 
     path: str
+    blob_sha: str
     language: str | None
     chunk: ChunkRecord
 
@@ -66,12 +69,28 @@ class MetadataStore:
 
     # -- lifecycle -----------------------------------------------------------------------------
     def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision."""
+        """Bring the schema to the newest Alembic revision; concurrent openers take turns."""
         config = AlembicConfig()
         config.set_main_option("script_location", str(_MIGRATIONS))
-        with self._errors("migrate the metadata store"), self.engine.begin() as conn:
+        with self._errors("migrate the metadata store"), self._migration_lock(), self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+
+    @contextmanager
+    def _migration_lock(self):
+        """SQLite has no advisory locks: a file lock beside the database serializes migrations."""
+        database = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
+        if not database or database == ":memory:":
+            yield
+            return
+        with open(f"{database}.migrate.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -109,18 +128,20 @@ class MetadataStore:
 
     # -- manifests -------------------------------------------------------------------------------
     def save_manifest(self, manifest_id: str, repo: str, commit: str, entries: Sequence[ManifestEntry]) -> None:
+        """Store a manifest once; concurrent savers of the same id (ir and lexical) both succeed."""
+        rows = [
+            {"manifest_id": manifest_id, "path": e.path, "blob_sha": e.blob_sha, "size": e.size,
+             "language": e.language, "skip_reason": e.skip_reason}
+            for e in sorted(entries, key=lambda e: e.path)
+        ]
         with self._errors(f"save the manifest of {repo}@{commit[:12]}"), self.engine.begin() as conn:
-            if conn.execute(select(t.manifests.c.manifest_id).where(t.manifests.c.manifest_id == manifest_id)).first():
-                return  # manifests are immutable: same id, same content
-            rows = [
-                {"manifest_id": manifest_id, "path": e.path, "blob_sha": e.blob_sha, "size": e.size,
-                 "language": e.language, "skip_reason": e.skip_reason}
-                for e in entries
-            ]
-            for batch in _batches(rows, self.batch_size):
-                conn.execute(t.manifest_entries.insert(), batch)
-            conn.execute(t.manifests.insert().values(
-                manifest_id=manifest_id, repo=repo, commit_sha=commit, entry_count=len(rows)))
+            # Entries first, header last: a reader that finds the header finds every entry.
+            self._insert_ignore(conn, t.manifest_entries, rows)
+            self._insert_ignore(conn, t.manifests, [{"manifest_id": manifest_id, "repo": repo,
+                                                     "commit_sha": commit, "entry_count": len(rows)}])
+
+    def has_manifest(self, manifest_id: str) -> bool:
+        return bool(self._present(t.manifests.c.manifest_id, [manifest_id]))
 
     def load_manifest(self, manifest_id: str) -> list[ManifestEntry]:
         e = t.manifest_entries
@@ -136,7 +157,7 @@ class MetadataStore:
         """Store (doc_key, blob_sha, status, ir) rows that are absent; returns how many were new."""
         saved = 0
         with self._errors("save IR documents"), self.engine.begin() as conn:
-            for doc_key, blob_sha, status, ir in documents:
+            for doc_key, blob_sha, status, ir in sorted(documents, key=lambda d: d[0]):
                 inserted = self._insert_ignore(conn, t.ir_documents, [{
                     "doc_key": doc_key, "blob_sha": blob_sha, "language": ir.language, "status": status,
                     "parse_errors": ir.parse_errors, "line_count": ir.line_count, "imports": json.dumps(ir.imports),
@@ -207,7 +228,7 @@ class MetadataStore:
             return True
 
     def snapshot_chunks(self, entries: Sequence[ManifestEntry], set_key_of: dict[str, str]) -> Iterator[SnapshotChunk]:
-        """Chunks of every entry (by its chunk-set key), with text, in path order."""
+        """Chunks of every entry (by its chunk-set key), with text, grouped by chunk set in ordinal order."""
         c, x = t.chunks, t.chunk_texts
         by_set: dict[str, list[ManifestEntry]] = {}
         for entry in entries:
@@ -221,7 +242,7 @@ class MetadataStore:
                     record = ChunkRecord(r.start_line, r.end_line, r.symbol_id, r.kind, r.text, r.embed_text,
                                          r.chunk_hash)
                     for entry in by_set[r.set_key]:
-                        yield SnapshotChunk(entry.path, entry.language, record)
+                        yield SnapshotChunk(entry.path, entry.blob_sha, entry.language, record)
 
     def chunk_texts(self, chunk_hashes: Iterable[str]) -> dict[str, str]:
         x = t.chunk_texts
@@ -252,13 +273,17 @@ class MetadataStore:
 
     # -- published heads ---------------------------------------------------------------------------
     def publish(self, repo: str, snapshot: str, stage: str, commit: str, manifest_id: str) -> None:
-        """Point readers of (repo, snapshot, stage) at a fully written manifest."""
+        """Point readers of (repo, snapshot, stage) at a fully written manifest (an atomic upsert)."""
         p = t.published_snapshots
-        key = and_(p.c.repo == repo, p.c.snapshot == snapshot, p.c.stage == stage)
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(p).values(repo=repo, snapshot=snapshot, stage=stage, commit_sha=commit,
+                                             manifest_id=manifest_id)
+        statement = statement.on_conflict_do_update(
+            index_elements=[p.c.repo, p.c.snapshot, p.c.stage],
+            set_={"commit_sha": commit, "manifest_id": manifest_id, "published_at": func.now()},
+        )
         with self._errors(f"publish {repo}|{snapshot} {stage}"), self.engine.begin() as conn:
-            conn.execute(delete(p).where(key))
-            conn.execute(p.insert().values(repo=repo, snapshot=snapshot, stage=stage, commit_sha=commit,
-                                           manifest_id=manifest_id))
+            conn.execute(statement)
 
     def published(self, repo: str, snapshot: str, stage: str) -> PublishedSnapshot | None:
         p = t.published_snapshots
@@ -284,6 +309,9 @@ class MetadataStore:
         if not rows:
             return 0
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        # Primary-key order: two transactions inserting overlapping rows then lock them in the same order.
+        key_columns = [c.name for c in table.primary_key.columns]
+        rows = sorted(rows, key=lambda row: tuple(row[c] for c in key_columns))
         # RETURNING counts what was really inserted; rowcount is unreliable across drivers.
         key = list(table.primary_key.columns)[0]
         per_statement = max(1, min(self.batch_size, _MAX_BOUND_PARAMETERS // len(rows[0])))
@@ -299,18 +327,18 @@ class MetadataStore:
         try:
             yield
         except OperationalError as exc:
-            text = str(exc.orig)
-            if "locked" in text or "busy" in text:
+            text_ = str(exc.orig)
+            if any(sign in text_ for sign in ("locked", "busy", "deadlock detected", "could not serialize")):
                 raise CodegraphError(ErrorCode.DB_LOCKED, f"metadata store is busy while trying to {action}",
                                      input=_redact(self.url), fix="retry; another writer holds the database") from exc
             raise CodegraphError(ErrorCode.DB_ERROR, f"metadata store {_redact(self.url)} failed to {action}: "
-                                 f"{text.strip()[:300]}",
-                                 input=_redact(self.url),
+                                 f"{text_.strip()[:300]}", input=_redact(self.url),
                                  fix="check the database is running and reachable") from exc
         except SQLAlchemyError as exc:
+            detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
             raise CodegraphError(ErrorCode.DB_ERROR, f"metadata store {_redact(self.url)} failed to {action}: "
-                                 f"{exc.__class__.__name__}",
-                                 input=_redact(self.url), fix="check the database schema and connection") from exc
+                                 f"{exc.__class__.__name__}: {detail}", input=_redact(self.url),
+                                 fix="check the database schema (migrations) and the connection") from exc
 
 
 def _make_engine(url: str) -> Engine:

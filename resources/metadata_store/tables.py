@@ -59,7 +59,7 @@ manifest_entries = Table(
 ir_documents = Table(
     "ir_documents",
     metadata,
-    Column("doc_key", String(160), primary_key=True),  # "<parser version>:<blob sha>"
+    Column("doc_key", String(160), primary_key=True),  # "ir.<parser digest>.<tier>:<blob sha>"
     Column("blob_sha", String(64), nullable=False, index=True),
     Column("language", String(40), nullable=False),
     Column("status", String(20), nullable=False),  # parsed | binary | text
