@@ -247,6 +247,11 @@ class GitResource(dg.ConfigurableResource):
             meta, _, raw_path = record.partition(b"\t")
             mode, _type, sha, size = meta.split()
             path, problem = _decode_path(raw_path)
+            if size != b"-" and not size.isdigit():  # git prints "BAD" for an object it cannot read
+                raise CodegraphError(
+                    ErrorCode.FILE_ACCESS_ERROR, f"{path} (blob {sha.decode()}) is missing or corrupt in {repo}",
+                    input=path, fix="run `git fsck` in the repository, or re-clone it",
+                )
             entries.append(TreeEntry(path, sha.decode(), int(size) if size != b"-" else 0, mode.decode(), problem))
         return entries
 
@@ -280,7 +285,9 @@ class GitResource(dg.ConfigurableResource):
                 process.stdin.write(entry.blob_sha.encode() + b"\n")
                 process.stdin.flush()
                 header = process.stdout.readline().split()
-                if len(header) != 3:
+                # A usable answer is "<sha> blob <size>"; anything else ("<sha> missing", a corrupt object)
+                # means the repository cannot give us this file.
+                if len(header) != 3 or header[1] != b"blob" or not header[2].isdigit():
                     raise CodegraphError(
                         ErrorCode.FILE_ACCESS_ERROR, f"blob {entry.blob_sha} of {entry.path} is missing in {repo}",
                         input=entry.path, fix="the repository is corrupt or shallow; re-clone it",

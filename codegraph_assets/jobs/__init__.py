@@ -1,0 +1,1 @@
+"""The seed's job API (handlers, orchestrator, results) on top of the stages and Dagster."""
