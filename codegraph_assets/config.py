@@ -59,6 +59,7 @@ class TimeoutsConfig(_Section):
     lexical_index: float = 300.0
     git: float = 120.0  # one fetch, ls-tree or rev-parse
     git_clone: float = 1800.0  # the first clone of a large remote takes long
+    db_busy: float = 30.0  # how long a SQLite writer waits for another before DB_LOCKED
 
 
 class BatchConfig(_Section):
@@ -106,6 +107,7 @@ class LexicalConfig(_Section):
     indexing_mode: Literal["incremental", "rebuild"] = "incremental"
     file_read_errors: Literal["skip", "fail"] = "skip"
     writer_heap_bytes: int = Field(64_000_000, ge=15_000_000)
+    min_free_disk_bytes: int = Field(64_000_000, ge=0)  # below this, a failed write is reported as DISK_FULL
     snippet_context_lines: int = Field(3, ge=0)
     snippet_max_line_chars: int = Field(300, ge=10)  # minified lines are cut, not returned whole
 

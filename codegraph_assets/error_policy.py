@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import dagster as dg
 
 from codegraph_assets.config import RetryConfig
-from codegraph_assets.errors import CodegraphError, ErrorCategory
+from codegraph_assets.errors import CodegraphError, ErrorCategory, classify_unexpected
 
 
 def backoff_seconds(retry_number: int, config: RetryConfig) -> float:
@@ -21,7 +21,13 @@ def backoff_seconds(retry_number: int, config: RetryConfig) -> float:
 def classified_failures(context: dg.AssetExecutionContext, config: RetryConfig):
     """Map `CodegraphError` to RetryRequested (TRANSIENT) or a non-retried Failure (the others)."""
     try:
-        yield
+        try:
+            yield
+        except (MemoryError, OSError) as unexpected:
+            classified = classify_unexpected(unexpected, f"materialize {context.asset_key.to_user_string()}")
+            if classified is None:
+                raise
+            raise classified from unexpected
     except CodegraphError as error:
         retry_number = context.retry_number
         if error.retryable and retry_number < config.max_retries:

@@ -7,6 +7,7 @@ and alerts. Plain Python: no Dagster imports.
 
 from __future__ import annotations
 
+import errno
 from enum import Enum
 
 
@@ -95,3 +96,15 @@ class CodegraphError(Exception):
             "input": self.input,
             "fix": self.fix,
         }
+
+
+def classify_unexpected(exc: BaseException, action: str) -> CodegraphError | None:
+    """The classified form of failures any stage can hit (memory, disk), or None for real bugs."""
+    if isinstance(exc, MemoryError):
+        return CodegraphError(ErrorCode.OUT_OF_MEMORY, f"ran out of memory while trying to {action}",
+                              input=action, fix="give the run more memory, or lower discovery.max_file_bytes "
+                              "and the batch sizes")
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return CodegraphError(ErrorCode.DISK_FULL, f"the disk filled up while trying to {action}: {exc}",
+                              input=str(exc.filename or action), fix="free disk space under CODEGRAPH_HOME")
+    return None

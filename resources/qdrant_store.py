@@ -97,6 +97,13 @@ class QdrantResource(dg.ConfigurableResource):
                 for field in ("repo", "snapshot"):
                     client.create_payload_index(collection, field, models.PayloadSchemaType.KEYWORD)
 
+    def collection_dimension(self, collection: str) -> int | None:
+        client = self._connect()
+        with self._errors(f"read collection {collection}"):
+            if not client.collection_exists(collection):
+                return None
+            return client.get_collection(collection).config.params.vectors.size
+
     def point_ids(self, collection: str, repo: str, snapshot: str) -> set[str]:
         client = self._connect()
         ids: set[str] = set()

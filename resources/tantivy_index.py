@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,7 @@ class TantivyResource(dg.ConfigurableResource):
 
     index_dir: str = ""
     writer_heap_bytes: int = 64_000_000
+    min_free_disk_bytes: int = 64_000_000  # a failed write with less free space than this is DISK_FULL
 
     def partition_dir(self, repo: str, snapshot: str) -> Path:
         root = Path(self.index_dir) if self.index_dir else codegraph_home() / "lexical"
@@ -91,13 +93,19 @@ class TantivyResource(dg.ConfigurableResource):
                 added += 1
             writer.commit()
             writer.wait_merging_threads()
-        except OSError as exc:
-            writer.rollback()
-            code = ErrorCode.DISK_FULL if exc.errno == 28 else ErrorCode.IO_ERROR
-            raise CodegraphError(code, f"writing the Tantivy index of {repo}|{snapshot} failed: {exc}",
-                                 input=str(self.partition_dir(repo, snapshot)),
-                                 fix="free disk space under the index directory" if code is ErrorCode.DISK_FULL
-                                 else "retry; check the index directory is writable") from exc
+        except (OSError, ValueError) as exc:
+            # Nothing was committed: Tantivy drops the writer's pending documents. It reports I/O failures
+            # as a dead writer thread without the errno, so the free space tells a full disk from a broken index.
+            directory = self.partition_dir(repo, snapshot)
+            if shutil.disk_usage(directory).free < self.min_free_disk_bytes:
+                raise CodegraphError(
+                    ErrorCode.DISK_FULL, f"the disk holding the Tantivy index of {repo}|{snapshot} ({directory}) is full",
+                    input=str(directory), fix="free disk space under the index directory and re-run",
+                ) from exc
+            raise CodegraphError(
+                ErrorCode.LEXICAL_INDEX_ERROR, f"writing the Tantivy index of {repo}|{snapshot} failed: {exc}",
+                input=str(directory), fix="re-run; if it fails again, delete the directory to rebuild the index",
+            ) from exc
         return added
 
     def document_count(self, repo: str, snapshot: str) -> int:
@@ -136,6 +144,12 @@ class TantivyResource(dg.ConfigurableResource):
         try:
             return tantivy.Index(_schema(), path=str(directory), reuse=True)
         except ValueError as exc:
+            if "schema does not match" in str(exc):
+                raise CodegraphError(
+                    ErrorCode.LEXICAL_INDEX_ERROR, f"the Tantivy index at {directory} was built with another schema",
+                    input=str(directory), fix="delete the directory (it is rebuilt), or bump SCHEMA_VERSION "
+                    "when changing fields",
+                ) from exc
             raise CodegraphError(
                 ErrorCode.INDEX_CORRUPTED, f"the Tantivy index at {directory} cannot be opened: {exc}",
                 input=str(directory), fix="delete the directory and re-materialize the lexical asset",

@@ -7,7 +7,7 @@ them through Dagster. Both call the same stage implementations as the assets.
 """
 
 from codegraph_assets.config import DEFAULT_CONFIG, IndexingConfig
-from codegraph_assets.errors import ErrorCategory, ErrorCode
+from codegraph_assets.errors import CATEGORY_OF, ErrorCategory, ErrorCode
 from codegraph_assets.jobs.orchestrator import ParallelIndexingOrchestrator, PipelineResult
 from codegraph_assets.jobs.payloads import IndexingPayload
 from codegraph_assets.jobs.results import JobResult, JobState, JobType
@@ -20,7 +20,7 @@ from codegraph_assets.jobs.stage_handlers import (
 )
 
 __all__ = [
-    "DEFAULT_CONFIG", "ChunkBuildHandler", "ErrorCategory", "ErrorCode", "IRBuildHandler", "IndexingConfig",
+    "CATEGORY_OF", "DEFAULT_CONFIG", "ChunkBuildHandler", "ErrorCategory", "ErrorCode", "IRBuildHandler", "IndexingConfig",
     "IndexingPayload", "JobResult", "JobState", "JobType", "LexicalIndexHandler", "ParallelIndexingOrchestrator",
     "PipelineResult", "StageHandler", "VectorIndexHandler",
 ]

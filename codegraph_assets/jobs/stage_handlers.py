@@ -17,7 +17,7 @@ import dagster as dg
 
 from codegraph_assets.config import DEFAULT_CONFIG, IndexingConfig
 from codegraph_assets.core.source import SourceSnapshot
-from codegraph_assets.errors import CodegraphError, ErrorCode
+from codegraph_assets.errors import CodegraphError, ErrorCode, classify_unexpected
 from codegraph_assets.jobs.payloads import IndexingPayload
 from codegraph_assets.jobs.results import JobResult, JobState, JobType
 from codegraph_assets.registry import validate_repo_name
@@ -62,6 +62,11 @@ class StageHandler(ABC):
                 ) from None
         except CodegraphError as error:
             return JobResult.failed(self.job_type, error)
+        except (MemoryError, OSError) as unexpected:
+            classified = classify_unexpected(unexpected, f"run {self.job_type.value}")
+            if classified is None:
+                raise
+            return JobResult.failed(self.job_type, classified)
 
     def _run(self, request: IndexingPayload, config: IndexingConfig) -> JobResult:
         started = time.perf_counter()

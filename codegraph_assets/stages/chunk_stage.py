@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from codegraph_assets.config import IndexingConfig
 from codegraph_assets.core.chunking import chunk_document, chunk_set_key
+from codegraph_assets.core.ir_model import DocumentIR
+from codegraph_assets.core.ir_parser import count_lines
 from codegraph_assets.core.source import SourceSnapshot
 from codegraph_assets.errors import CodegraphError, ErrorCode
 from codegraph_assets.stages.documents import STATUS_BINARY, STATUS_TEXT, doc_key, unique_blobs
@@ -34,6 +36,7 @@ def build_chunks(repo: RepoRecord, snapshot: SourceSnapshot, store: MetadataStor
         key = doc_keys[entry.blob_sha]
         status = statuses[key][0]
         document = None if status in (STATUS_TEXT, STATUS_BINARY) else store.load_document(key)
+        _check_consistent(document, content, entry.path)
         records = [] if status == STATUS_BINARY else chunk_document(content, document, entry.language,
                                                                     config.chunking)
         store.save_chunk_set(chunk_set_key(key), entry.blob_sha, records)
@@ -43,3 +46,18 @@ def build_chunks(repo: RepoRecord, snapshot: SourceSnapshot, store: MetadataStor
     stats.counts["files_total"] = len(entries)
     store.publish(snapshot.repo, snapshot.snapshot, STAGE, snapshot.commit, snapshot.manifest_id)
     return stats.finish(config.metrics.min_duration_epsilon)
+
+
+def _check_consistent(document: DocumentIR | None, content: bytes, path: str) -> None:
+    """The IR must describe this very blob: chunks cut at its symbols' lines would be garbage otherwise."""
+    if document is None:
+        return
+    lines = count_lines(content)
+    beyond = [s.symbol_id for s in document.symbols if s.enclosing.end_line > lines or s.enclosing.start_line < 1]
+    if document.line_count != lines or beyond:
+        raise CodegraphError(
+            ErrorCode.CHUNK_BUILD_ERROR, f"the stored IR of {path} does not match its content ({lines} lines; "
+            f"IR says {document.line_count}{', symbols outside the file: ' + beyond[0] if beyond else ''})",
+            input=path, fix="the IR cache is inconsistent: bump IR_EXTRACTOR_VERSION or delete the document, "
+            "then re-materialize ir",
+        )

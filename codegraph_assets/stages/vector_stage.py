@@ -53,9 +53,17 @@ def build_vectors(snapshot: SourceSnapshot, store: MetadataStore, qdrant: Qdrant
     stats.counts["chunks_cached"] = len(vectors)
     to_embed = [h for h in needed if h not in vectors]
     batch_size = config.batch.vector_batch_size
+    dimension = qdrant.collection_dimension(collection)
     for start in range(0, len(to_embed), batch_size):
         batch = to_embed[start:start + batch_size]
-        embedded = dict(zip(batch, embedder.embed([embed_text_of[h] for h in batch])))
+        matrix = embedder.embed([embed_text_of[h] for h in batch])
+        if matrix.shape[1] != dimension:
+            raise CodegraphError(
+                ErrorCode.VECTOR_INDEX_ERROR, f"model {model_id} makes {matrix.shape[1]}-dimensional vectors but "
+                f"collection {collection} holds {dimension}-dimensional ones", input=collection,
+                fix="give this model its own collection (qdrant collection_prefix) or delete the old collection",
+            )
+        embedded = dict(zip(batch, matrix))
         store.save_embeddings(model_id, embedded)  # saved per batch: a killed run resumes here
         vectors.update(embedded)
         stats.add("chunks_embedded", len(batch))

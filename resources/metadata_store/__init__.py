@@ -21,6 +21,7 @@ class MetadataStoreResource(dg.ConfigurableResource):
     sqlite_path: str = ""  # "" = $CODEGRAPH_HOME/metadata.db
     postgres_dsn: str | None = None  # wire as dg.EnvVar("CODEGRAPH_POSTGRES_DSN"): it holds a password
     batch_size: int = 500
+    busy_timeout_s: float = 30.0  # SQLite: how long a writer waits for another before DB_LOCKED
     _store: MetadataStore | None = PrivateAttr(default=None)
 
     def url(self) -> str:
@@ -39,7 +40,7 @@ class MetadataStoreResource(dg.ConfigurableResource):
     def open(self) -> MetadataStore:
         """The store for this run, migrated to the newest schema on first use."""
         if self._store is None:
-            store = MetadataStore(self.url(), batch_size=self.batch_size)
+            store = MetadataStore(self.url(), batch_size=self.batch_size, busy_timeout_s=self.busy_timeout_s)
             store.migrate()
             self._store = store
         return self._store

@@ -62,10 +62,10 @@ class SnapshotChunk:
 class MetadataStore:
     """All metadata reads and writes; one instance per process or run."""
 
-    def __init__(self, url: str, *, batch_size: int = 500) -> None:
+    def __init__(self, url: str, *, batch_size: int = 500, busy_timeout_s: float = 30.0) -> None:
         self.url = url
         self.batch_size = batch_size
-        self.engine: Engine = _make_engine(url)
+        self.engine: Engine = _make_engine(url, busy_timeout_s)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def migrate(self) -> None:
@@ -341,16 +341,16 @@ class MetadataStore:
                                  fix="check the database schema (migrations) and the connection") from exc
 
 
-def _make_engine(url: str) -> Engine:
+def _make_engine(url: str, busy_timeout_s: float) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": busy_timeout_s})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # WAL lets searches read while a run writes
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
             cursor.close()
 
         return engine
