@@ -96,3 +96,28 @@ def test_a_held_tantivy_writer_lock_is_transient_and_retried(codegraph_home, mak
 
     gc.collect()
     assert indexer.materialize("locked", "main").result.success
+
+
+def test_committed_files_are_indexed_even_when_gitignore_matches_them(codegraph_home, make_repo):
+    repo = make_repo({".gitignore": "generated/\n"})
+    repo.write({"generated/schema.py": "def generated_schema():\n    return {}\n"})
+    repo.git("add", "-f", "generated/schema.py")  # tracked on purpose: git never ignores tracked files
+    repo.commit()
+    indexer = Indexer()
+    indexer.register("forced", str(repo.path), ["main"])
+    indexed = indexer.materialize("forced", "main")
+    assert indexed.metadata("ir")["skipped"] == {}
+    assert indexer.search("generated schema", "forced", "main", "lexical")[0].path == "generated/schema.py"
+
+
+def test_a_working_tree_honours_gitignore_with_negation(codegraph_home, tmp_path):
+    tree = tmp_path / "worktree"
+    (tree / "logs").mkdir(parents=True)
+    (tree / ".gitignore").write_text("*.log\nlogs/\n")
+    (tree / "logs" / "a.txt").write_text("noise\n")
+    (tree / "app.py").write_text("def serve_forever():\n    pass\n")
+    (tree / "debug.log").write_text("noise\n")
+    indexer = Indexer()
+    indexer.register("wt", str(tree), [])
+    indexed = indexer.materialize("wt", "local")
+    assert indexed.metadata("ir")["skipped"] == {"gitignored": 2}

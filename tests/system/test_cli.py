@@ -82,10 +82,28 @@ def test_queries_file_answers_many_queries_in_one_process(indexed_cli, tmp_path)
     assert answers[1]["hits"][0]["path"] == "billing/invoice.py"
 
 
-def test_repo_list_and_remove(indexed_cli):
-    env, _repo, _ = indexed_cli
+def test_repo_add_list_and_remove(indexed_cli):
+    env, repo, _ = indexed_cli
     listed = json.loads(codegraph("repo", "list", "--json", env=env).stdout)
     assert [(r["name"], r["refs"]) for r in listed] == [("shop", ["main"])]
+    added = codegraph("repo", "add", "extra", f"file://{repo.path}", "--ref", "main", "--ref", "v1", env=env)
+    assert "registered extra (git_remote)" in added.stdout
+    import dagster as dg
+
+    instance = dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
+    assert set(instance.get_dynamic_partitions("repo")) == {"shop", "extra"}
+    assert codegraph("repo", "remove", "extra", env=env).stdout.strip() == "removed extra"
+    assert [r["name"] for r in json.loads(codegraph("repo", "list", "--json", env=env).stdout)] == ["shop"]
+    assert instance.get_dynamic_partitions("repo") == ["shop"]
+    assert instance.get_dynamic_partitions("snapshot") == ["main"]
+
+
+def test_credentials_in_a_repository_url_are_never_printed(indexed_cli):
+    env, _repo, _ = indexed_cli
+    codegraph("repo", "add", "private", "https://bot:s3cr3t-token@git.example.com/org/private.git", env=env)
+    listed = codegraph("repo", "list", env=env)
+    assert "s3cr3t-token" not in listed.stdout and "https://***@git.example.com/org/private.git" in listed.stdout
+    codegraph("repo", "remove", "private", env=env)
 
 
 def test_errors_name_the_input_and_the_fix_and_exit_nonzero(indexed_cli, tmp_path):

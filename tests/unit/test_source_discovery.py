@@ -73,3 +73,19 @@ def test_diff_reports_added_changed_and_removed_paths():
     added, removed = diff_manifests(old, new)
     assert {(e.path, e.blob_sha[0]) for e in added} == {("b.py", "3"), ("c.py", "4")}
     assert {(e.path, e.blob_sha[0]) for e in removed} == {("b.py", "2")}
+
+
+def test_a_deeper_gitignore_can_reinclude_what_a_parent_ignores():
+    reasons = _reasons([_entry("gen/keep.py"), _entry("gen/drop.py"), _entry("top.py")],
+                       {"": b"*.py\n", "gen": b"!keep.py\n"})
+    assert reasons == {"gen/keep.py": None, "gen/drop.py": "gitignored", "top.py": "gitignored"}
+
+
+def test_build_outputs_are_excluded_only_at_the_root():
+    reasons = _reasons([_entry("build/out.js"), _entry("src/build/rules.go"), _entry("pkg/env/settings.py")])
+    assert reasons == {"build/out.js": "excluded", "src/build/rules.go": None, "pkg/env/settings.py": None}
+
+
+def test_listing_problems_become_skip_reasons():
+    entry = TreeEntry("caf\\xe9.py", "0" * 40, 3, problem="undecodable_path")
+    assert _reasons([entry]) == {"caf\\xe9.py": "undecodable_path"}
