@@ -1,7 +1,7 @@
 """`IndexingConfig`: the one pydantic tree that holds every tunable of codegraph.
 
 Everything else reads its numbers from here: the assets receive it as Dagster run config (the schema
-is derived from this tree in `assets/run_config.py`), resources take their defaults from it, and
+is derived from this tree in `run_config.py`), resources take their defaults from it, and
 environment variables override it (`CODEGRAPH_<SECTION>__<FIELD>`, see `load_indexing_config`).
 Plain Python: no Dagster imports.
 """

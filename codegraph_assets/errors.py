@@ -1,6 +1,6 @@
 """The error taxonomy: every failure is a `CodegraphError` with a code, a category, the input and a fix.
 
-The category decides what the Dagster layer does with it (see `assets/error_policy.py`):
+The category decides what the Dagster layer does with it (see `error_policy.py`):
 TRANSIENT is retried with backoff and jitter, PERMANENT fails without retry, INFRASTRUCTURE fails
 and alerts. Plain Python: no Dagster imports.
 """

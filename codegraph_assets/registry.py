@@ -45,7 +45,11 @@ def register_repo(store: MetadataStore, instance: dg.DagsterInstance, name: str,
 
 
 def unregister_repo(store: MetadataStore, instance: dg.DagsterInstance, name: str) -> bool:
-    """Forget the repo; a snapshot partition goes too when no other repository tracks that ref."""
+    """Forget the repo; a snapshot partition goes too when no other repository tracks that ref.
+
+    Its published heads go, so nothing serves it any more; its mirror, Tantivy directories and Qdrant
+    points stay on disk until garbage collection (content-addressed rows may serve other repos).
+    """
     record = store.get_repo(name)
     if record is None or not store.remove_repo(name):
         return False
