@@ -31,6 +31,7 @@ from codegraph_assets.jobs.results import JobResult, JobState, JobType
 from codegraph_assets.jobs.stage_handlers import snapshot_ref
 from codegraph_assets.registry import register_repo
 from codegraph_assets.resource_defs import build_resource_defs
+from codegraph_assets.stages.snapshot import resolve_commit
 from resources.git import parse_location
 
 ASSET_OF = {JobType.BUILD_IR: "ir", JobType.LEXICAL_INDEX: "lexical", JobType.BUILD_CHUNK: "chunk",
@@ -105,8 +106,7 @@ class ParallelIndexingOrchestrator:
             repo = register_repo(store, instance, request.repo_id, request.repo_path,
                                  [*(existing.refs if existing else ()), ref])
             result.snapshot_id = ref
-            git.sync(repo.name, repo.kind, repo.location)
-            commit = git.resolve_ref(repo.name, repo.kind, repo.location, ref)
+            commit = resolve_commit(repo, ref, git, config)
             if commit is None and not git.has_commits(repo.name, repo.kind, repo.location):
                 for job in ASSET_OF:
                     result.stages[job] = JobResult(job, JobState.COMPLETED, {"files_total": 0},

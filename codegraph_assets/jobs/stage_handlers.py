@@ -25,7 +25,7 @@ from codegraph_assets.resource_defs import build_resource_defs
 from codegraph_assets.stages.chunk_stage import build_chunks
 from codegraph_assets.stages.ir_stage import build_ir
 from codegraph_assets.stages.lexical_stage import build_lexical
-from codegraph_assets.stages.snapshot import load_snapshot
+from codegraph_assets.stages.snapshot import load_snapshot, resolve_commit
 from codegraph_assets.stages.stats import StageStats
 from codegraph_assets.stages.vector_stage import build_vectors
 from resources.git import WORKTREE_SNAPSHOT, parse_location, validate_ref
@@ -74,8 +74,7 @@ class StageHandler(ABC):
             store, git = resources.metadata.open(), resources.git
             repo = _registered(store, request, config)
             ref = snapshot_ref(request, repo.kind, config)
-            git.sync(repo.name, repo.kind, repo.location)
-            commit = git.resolve_ref(repo.name, repo.kind, repo.location, ref)
+            commit = resolve_commit(repo, ref, git, config)
             if commit is None:
                 if not git.has_commits(repo.name, repo.kind, repo.location):
                     return JobResult(self.job_type, JobState.COMPLETED, {"files_total": 0, "commit": None},

@@ -25,9 +25,15 @@ def registered_repo(store: MetadataStore, name: str) -> RepoRecord:
     return repo
 
 
-def resolve_commit(repo: RepoRecord, ref: str, git: GitResource, config: IndexingConfig) -> str | None:
-    """Fetch the repository if it is remote, then the commit `ref` names (None: no such ref)."""
-    git.sync(repo.name, repo.kind, repo.location)
+def resolve_commit(repo: RepoRecord, ref: str, git: GitResource, config: IndexingConfig, *,
+                   fetch: bool = True) -> str | None:
+    """Fetch the repository if it is remote (unless the caller just did), then the commit `ref` names.
+
+    None when there is no such ref. Working trees are walked with the same options as `load_snapshot`,
+    so the commit names exactly the listing the manifest is built from.
+    """
+    if fetch:
+        git.sync(repo.name, repo.kind, repo.location)
     return git.resolve_ref(repo.name, repo.kind, repo.location, ref, **_walk_options(config))
 
 
