@@ -1,7 +1,8 @@
 """What a partition's run indexes: the (repo, snapshot) of its key, resolved to one commit.
 
-ir and lexical resolve the commit themselves, or take it from the run tag `codegraph/commit` when the
-launcher pinned it (the CLI, the job API), so every asset of such a run indexes the same commit.
+ir and lexical take the commit from the run tag `codegraph/commit` when the launcher pinned it (the
+CLI, the job API); otherwise the first of them to resolve the ref pins the commit for the run in the
+metadata store, so the assets of one run never index two commits even if the branch moves meanwhile.
 chunk and vector read what their upstream stage *published* for the partition from the metadata
 store, so they work the same in one run, in separate runs, and in separate containers.
 """
@@ -43,6 +44,8 @@ def resolve_target(context: dg.AssetExecutionContext, store: MetadataStore, git:
         commit = git.verify_commit(repo.name, repo.kind, repo.location, pinned)
     else:
         commit = resolve_commit(repo, ref, git, config)
+        if commit is not None:  # ir and lexical of one run agree on one commit, whoever resolves first
+            commit = store.pin_run_commit(context.run_id, repo_name, ref, commit)
     if commit is None:
         context.log.info(f"skipped {repo_name}|{ref}: repository {repo_name!r} has no branch or tag {ref!r}")
         return None

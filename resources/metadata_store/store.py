@@ -285,6 +285,15 @@ class MetadataStore:
         with self._errors(f"publish {repo}|{snapshot} {stage}"), self.engine.begin() as conn:
             conn.execute(statement)
 
+    def pin_run_commit(self, run_id: str, repo: str, snapshot: str, commit: str) -> str:
+        """The commit this run indexes for (repo, snapshot): the first pin wins, later callers get it."""
+        r = t.run_commits
+        with self._errors(f"pin the commit of run {run_id}"), self.engine.begin() as conn:
+            self._insert_ignore(conn, r, [{"run_id": run_id, "repo": repo, "snapshot": snapshot,
+                                           "commit_sha": commit}])
+            return conn.execute(select(r.c.commit_sha).where(and_(
+                r.c.run_id == run_id, r.c.repo == repo, r.c.snapshot == snapshot))).scalar_one()
+
     def published(self, repo: str, snapshot: str, stage: str) -> PublishedSnapshot | None:
         p = t.published_snapshots
         with self._errors(f"read published {repo}|{snapshot}"), self.engine.connect() as conn:

@@ -148,3 +148,15 @@ published_snapshots = Table(
     Column("manifest_id", String(64), nullable=False),
     Column("published_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
 )
+
+run_commits = Table(
+    "run_commits",
+    metadata,
+    # The first asset of a run that resolves a partition's ref pins the commit here; the others of the
+    # same run read it, so one run never indexes two commits even when the branch moves meanwhile.
+    Column("run_id", String(64), primary_key=True),
+    Column("repo", String(200), primary_key=True),
+    Column("snapshot", String(500), primary_key=True),
+    Column("commit_sha", String(80), nullable=False),
+    Column("created_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
+)

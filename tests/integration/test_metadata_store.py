@@ -48,9 +48,9 @@ def _document() -> DocumentIR:
 def test_migrations_create_every_table_and_record_the_revision(store):
     tables = set(inspect(store.engine).get_table_names())
     assert {"repos", "manifests", "manifest_entries", "ir_documents", "ir_symbols", "ir_occurrences",
-            "chunks", "chunk_texts", "embeddings", "published_snapshots", "alembic_version"} <= tables
+            "chunks", "chunk_texts", "embeddings", "published_snapshots", "run_commits", "alembic_version"} <= tables
     with store.engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0001"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0002"
 
 
 def test_migrating_twice_is_harmless(store):
@@ -146,3 +146,26 @@ def test_an_unreachable_database_is_an_infrastructure_error_without_the_password
 def test_auto_backend_picks_postgres_only_when_a_dsn_is_configured(tmp_path):
     assert MetadataStoreResource(sqlite_path=str(tmp_path / "m.db")).url().startswith("sqlite:")
     assert MetadataStoreResource(postgres_dsn="postgresql://u@h/db").url().startswith("postgresql+psycopg://")
+
+
+def test_the_first_pin_of_a_runs_commit_wins(store):
+    assert store.pin_run_commit("run-1", "repo", "main", "a" * 40) == "a" * 40
+    assert store.pin_run_commit("run-1", "repo", "main", "b" * 40) == "a" * 40  # the branch moved meanwhile
+    assert store.pin_run_commit("run-2", "repo", "main", "b" * 40) == "b" * 40
+
+
+def test_a_database_at_the_first_revision_upgrades_in_place(tmp_path):
+    from alembic import command
+    from alembic.config import Config
+
+    from resources.metadata_store.store import _MIGRATIONS
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url)
+    command.upgrade(config, "0001")  # a store created by the first release
+    resource = MetadataStoreResource(backend="sqlite", sqlite_path=str(tmp_path / "old.db"))
+    store = resource.open()
+    assert "run_commits" in inspect(store.engine).get_table_names()
+    resource.close()
