@@ -142,6 +142,12 @@ class RetryConfig(_Section):
     max_delay_s: float = Field(60.0, ge=0)
 
 
+class GarbageConfig(_Section):
+    """What `codegraph gc` may delete: content no published snapshot reaches, unused for this long."""
+
+    grace_hours: float = Field(24.0, ge=0)  # runs in flight use manifests newer than this; never collected
+
+
 class CacheKeysConfig(_Section):
     ir_prefix: str = "ir"
     chunk_prefix: str = "chunk"
@@ -168,6 +174,7 @@ class IndexingConfig(_Section):
     chunking: ChunkingConfig = ChunkingConfig()
     search: SearchConfig = SearchConfig()
     retry: RetryConfig = RetryConfig()
+    garbage: GarbageConfig = GarbageConfig()
     cache_keys: CacheKeysConfig = CacheKeysConfig()
 
     def metadata_db_path(self) -> Path:

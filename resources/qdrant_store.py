@@ -137,6 +137,26 @@ class QdrantResource(dg.ConfigurableResource):
         with self._errors(f"delete {len(ids)} points from {collection}"):
             self._connect().delete(collection, points_selector=models.PointIdsList(points=ids), wait=True)
 
+    def partitions(self, collection: str) -> set[tuple[str, str]]:
+        """Every (repo, snapshot) with points in the collection (a full scroll: for maintenance only)."""
+        client = self._connect()
+        found: set[tuple[str, str]] = set()
+        offset = None
+        with self._errors(f"list partitions of {collection}"):
+            if not client.collection_exists(collection):
+                return found
+            while True:
+                points, offset = client.scroll(collection, limit=_SCROLL_PAGE, offset=offset,
+                                               with_payload=["repo", "snapshot"], with_vectors=False)
+                found.update((p.payload["repo"], p.payload["snapshot"]) for p in points)
+                if offset is None:
+                    return found
+
+    def delete_partition(self, collection: str, repo: str, snapshot: str) -> None:
+        with self._errors(f"delete the points of {repo}|{snapshot}"):
+            self._connect().delete(collection, points_selector=models.FilterSelector(
+                filter=_partition_filter(repo, snapshot)), wait=True)
+
     def count(self, collection: str, repo: str, snapshot: str) -> int:
         client = self._connect()
         with self._errors(f"count points of {repo}|{snapshot}"):

@@ -108,6 +108,17 @@ class TantivyResource(dg.ConfigurableResource):
             ) from exc
         return added
 
+    def remove_other_partitions(self, keep: set[tuple[str, str]]) -> int:
+        """Delete index directories of partitions not in `keep`, and of older schema versions."""
+        root = self.partition_dir("x", "x").parents[2]
+        wanted = {self.partition_dir(repo, snapshot) for repo, snapshot in keep}
+        removed = 0
+        for directory in sorted(root.glob("v*/*/*")) if root.exists() else []:
+            if directory.is_dir() and directory not in wanted:
+                shutil.rmtree(directory)
+                removed += 1
+        return removed
+
     def document_count(self, repo: str, snapshot: str) -> int:
         index = self._open(repo, snapshot, create=False)
         return 0 if index is None else index.searcher().num_docs

@@ -10,7 +10,7 @@ import warnings
 
 import dagster as dg
 
-from codegraph_assets.cli import index_command, repo_commands, search_command
+from codegraph_assets.cli import gc_command, index_command, repo_commands, search_command
 from codegraph_assets.errors import CodegraphError
 
 
@@ -48,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--json", action="store_true", help="print a JSON array of hits")
     search.add_argument("--queries-file", help='JSONL of {"qid", "query"}; prints JSONL {"qid", "hits"}')
     search.set_defaults(handler=search_command.run)
+    gc = commands.add_parser("gc", help="delete data no published snapshot or tracked partition needs")
+    gc.add_argument("--grace-hours", type=float, help="spare anything used more recently (default: config)")
+    gc.add_argument("--json", action="store_true")
+    gc.set_defaults(handler=gc_command.run)
     return parser
 
 

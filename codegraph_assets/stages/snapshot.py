@@ -41,7 +41,7 @@ def load_snapshot(repo: RepoRecord, ref: str, commit: str, store: MetadataStore,
                   config: IndexingConfig) -> SourceSnapshot:
     """The manifest of `commit`, from the store when this commit was seen with these options before."""
     manifest_id = manifest_id_for(repo.name, commit, config)
-    if store.has_manifest(manifest_id):
+    if store.use_manifest(manifest_id):  # marks it in use, so garbage collection leaves it alone
         return SourceSnapshot(repo.name, ref, commit, manifest_id, tuple(store.load_manifest(manifest_id)))
     tree = git.list_tree(repo.name, repo.kind, repo.location, commit, **_walk_options(config))
     gitignores = {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+from datetime import datetime
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -139,9 +140,15 @@ class MetadataStore:
             self._insert_ignore(conn, t.manifest_entries, rows)
             self._insert_ignore(conn, t.manifests, [{"manifest_id": manifest_id, "repo": repo,
                                                      "commit_sha": commit, "entry_count": len(rows)}])
+            conn.execute(t.manifests.update().where(t.manifests.c.manifest_id == manifest_id)
+                         .values(last_used_at=func.now()))
 
-    def has_manifest(self, manifest_id: str) -> bool:
-        return bool(self._present(t.manifests.c.manifest_id, [manifest_id]))
+    def use_manifest(self, manifest_id: str) -> bool:
+        """Mark a stored manifest as in use now (garbage collection spares it); False if it is not stored."""
+        m = t.manifests
+        with self._errors(f"use manifest {manifest_id}"), self.engine.begin() as conn:
+            result = conn.execute(m.update().where(m.c.manifest_id == manifest_id).values(last_used_at=func.now()))
+            return result.rowcount > 0
 
     def load_manifest(self, manifest_id: str) -> list[ManifestEntry]:
         e = t.manifest_entries
@@ -300,6 +307,35 @@ class MetadataStore:
             row = conn.execute(select(p).where(and_(p.c.repo == repo, p.c.snapshot == snapshot,
                                                     p.c.stage == stage))).first()
         return None if row is None else PublishedSnapshot(repo, snapshot, stage, row.commit_sha, row.manifest_id)
+
+    # -- garbage collection ------------------------------------------------------------------------
+    def collect_garbage(self, unused_since: datetime) -> dict[str, int]:
+        """Delete manifests neither published nor used since `unused_since`, then every IR document,
+        chunk, chunk text and embedding that no remaining manifest reaches. One transaction."""
+        m, e, p = t.manifests, t.manifest_entries, t.published_snapshots
+        d, c, cs = t.ir_documents, t.chunks, t.chunk_sets
+        removed: dict[str, int] = {}
+        with self._errors("collect garbage"), self.engine.begin() as conn:
+            dead = select(m.c.manifest_id).where(
+                func.coalesce(m.c.last_used_at, m.c.created_at) < unused_since,
+                m.c.manifest_id.not_in(select(p.c.manifest_id)))
+            removed["manifest_entries"] = conn.execute(delete(e).where(e.c.manifest_id.in_(dead))).rowcount
+            removed["manifests"] = conn.execute(delete(m).where(m.c.manifest_id.in_(dead))).rowcount
+            live_blobs = select(e.c.blob_sha)
+            dead_docs = select(d.c.doc_key).where(d.c.blob_sha.not_in(live_blobs))
+            for table in (t.ir_symbols, t.ir_occurrences):
+                removed[table.name] = conn.execute(delete(table).where(table.c.doc_key.in_(dead_docs))).rowcount
+            removed["ir_documents"] = conn.execute(delete(d).where(d.c.blob_sha.not_in(live_blobs))).rowcount
+            dead_sets = select(cs.c.set_key).where(cs.c.blob_sha.not_in(live_blobs))
+            removed["chunks"] = conn.execute(delete(c).where(c.c.set_key.in_(dead_sets))).rowcount
+            removed["chunk_sets"] = conn.execute(delete(cs).where(cs.c.blob_sha.not_in(live_blobs))).rowcount
+            live_hashes = select(c.c.chunk_hash)
+            for table in (t.chunk_texts, t.embeddings):
+                removed[table.name] = conn.execute(
+                    delete(table).where(table.c.chunk_hash.not_in(live_hashes))).rowcount
+            removed["run_commits"] = conn.execute(
+                delete(t.run_commits).where(t.run_commits.c.created_at < unused_since)).rowcount
+        return removed
 
     # -- internals ---------------------------------------------------------------------------------
     def _present(self, column, keys: Iterable[str]) -> set[str]:

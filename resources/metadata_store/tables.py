@@ -43,6 +43,9 @@ manifests = Table(
     Column("commit_sha", String(80), nullable=False),
     Column("entry_count", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
+    # Refreshed whenever a run starts from this manifest: garbage collection spares recently used ones.
+    # NULL until first reused (SQLite cannot add a column with a computed default): then created_at counts.
+    Column("last_used_at", DateTime(timezone=True)),
 )
 
 manifest_entries = Table(

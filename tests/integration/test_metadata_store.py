@@ -50,7 +50,7 @@ def test_migrations_create_every_table_and_record_the_revision(store):
     assert {"repos", "manifests", "manifest_entries", "ir_documents", "ir_symbols", "ir_occurrences",
             "chunks", "chunk_texts", "embeddings", "published_snapshots", "run_commits", "alembic_version"} <= tables
     with store.engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0002"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0003"
 
 
 def test_migrating_twice_is_harmless(store):
@@ -169,3 +169,22 @@ def test_a_database_at_the_first_revision_upgrades_in_place(tmp_path):
     store = resource.open()
     assert "run_commits" in inspect(store.engine).get_table_names()
     resource.close()
+
+
+def test_garbage_collection_keeps_what_published_manifests_reach(store):
+    from datetime import datetime, timedelta, timezone
+
+    live, dead = "a" * 40, "b" * 40
+    store.save_manifest("published", "repo", "c1", [ManifestEntry("x.py", live, 1, "python")])
+    store.save_manifest("superseded", "repo", "c0", [ManifestEntry("x.py", dead, 1, "python")])
+    store.publish("repo", "main", "vector", "c1", "published")
+    for blob in (live, dead):
+        store.save_documents([(f"k-{blob}", blob, "parsed", _document())])
+        record = ChunkRecord(1, 2, None, "module", blob, blob, f"h-{blob}")
+        store.save_chunk_set(f"s-{blob}", blob, [record])
+        store.save_embeddings("m", {f"h-{blob}": np.zeros(2, dtype=np.float32)})
+    removed = store.collect_garbage(datetime.now(timezone.utc) + timedelta(minutes=1))
+    assert (removed["manifests"], removed["ir_documents"], removed["chunk_sets"], removed["embeddings"]) == (1, 1, 1, 1)
+    assert store.load_document(f"k-{live}") is not None and store.load_document(f"k-{dead}") is None
+    assert list(store.cached_embeddings("m", [f"h-{live}", f"h-{dead}"])) == [f"h-{live}"]
+    assert store.use_manifest("published") and not store.use_manifest("superseded")

@@ -1,0 +1,34 @@
+"""Garbage collection: remove what no published snapshot, tracked partition or recent run still needs.
+
+Safe by construction: published manifests are never collected; a manifest a run builds or reuses is
+marked in use, and nothing used within `garbage.grace_hours` is collected, so a run in flight keeps
+everything it derives. Vector points and Tantivy directories go only for partitions that are no
+longer registered; stale points of live partitions are never served (readers filter by the published
+manifest) and the partition's next vector run deletes them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from codegraph_assets.config import IndexingConfig
+from codegraph_assets.stages.stats import StageStats
+from resources.embeddings import EmbeddingResource
+from resources.metadata_store import MetadataStore
+from resources.qdrant_store import QdrantResource
+from resources.tantivy_index import TantivyResource
+
+
+def collect_garbage(store: MetadataStore, tantivy: TantivyResource, qdrant: QdrantResource,
+                    embedder: EmbeddingResource, config: IndexingConfig) -> StageStats:
+    stats = StageStats("gc")
+    cutoff = datetime.now(timezone.utc) - timedelta(hours=config.garbage.grace_hours)
+    stats.counts.update({f"{name}_deleted": n for name, n in store.collect_garbage(cutoff).items()})
+    tracked = {(repo.name, ref) for repo in store.list_repos() for ref in repo.refs}
+    collection = qdrant.collection_name(embedder.model_id())
+    orphaned = qdrant.partitions(collection) - tracked
+    for repo, snapshot in sorted(orphaned):
+        qdrant.delete_partition(collection, repo, snapshot)
+    stats.counts["vector_partitions_deleted"] = len(orphaned)
+    stats.counts["lexical_partitions_deleted"] = tantivy.remove_other_partitions(tracked)
+    return stats.finish(config.metrics.min_duration_epsilon)
