@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 from codegraph_assets.cli.context import cli_resources
 from codegraph_assets.errors import CodegraphError, ErrorCode
