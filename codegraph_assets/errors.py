@@ -40,6 +40,7 @@ class ErrorCode(str, Enum):
     QDRANT_ERROR = "QDRANT_ERROR"
     INVALID_MODEL = "INVALID_MODEL"
     TIMEOUT = "TIMEOUT"  # not in the seed: a stage or pipeline ran past its configured timeout
+    RUN_ABORTED = "RUN_ABORTED"  # not in the seed: a run's process was killed from outside or crashed
 
 
 CATEGORY_OF: dict[ErrorCode, ErrorCategory] = {
@@ -65,6 +66,7 @@ CATEGORY_OF: dict[ErrorCode, ErrorCategory] = {
     ErrorCode.QDRANT_ERROR: ErrorCategory.TRANSIENT,
     ErrorCode.INVALID_MODEL: ErrorCategory.PERMANENT,
     ErrorCode.TIMEOUT: ErrorCategory.TRANSIENT,
+    ErrorCode.RUN_ABORTED: ErrorCategory.INFRASTRUCTURE,
 }
 
 

@@ -109,12 +109,19 @@ class TantivyResource(dg.ConfigurableResource):
         return added
 
     def remove_other_partitions(self, keep: set[tuple[str, str]]) -> int:
-        """Delete index directories of partitions not in `keep`, and of older schema versions."""
+        """Delete the index directories of partitions not in `keep`, and those of older schema versions.
+
+        Only directories this resource lays out (`v<N>/<repo>/<snapshot>-<digest>` holding Tantivy's
+        meta.json, never through a symlink) are touched, whatever else shares the root.
+        """
         root = self.partition_dir("x", "x").parents[2]
         wanted = {self.partition_dir(repo, snapshot) for repo, snapshot in keep}
         removed = 0
-        for directory in sorted(root.glob("v*/*/*")) if root.exists() else []:
-            if directory.is_dir() and directory not in wanted:
+        versions = [v for v in root.iterdir() if re.fullmatch(r"v\d+", v.name) and not v.is_symlink()] \
+            if root.is_dir() else []
+        for directory in sorted(d for v in versions for d in v.glob("*/*")):
+            if (directory not in wanted and not directory.is_symlink() and not directory.parent.is_symlink()
+                    and (directory / "meta.json").is_file()):
                 shutil.rmtree(directory)
                 removed += 1
         return removed

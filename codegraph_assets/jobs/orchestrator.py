@@ -10,6 +10,7 @@ marked failed, and nothing half-written is published.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -82,19 +83,40 @@ class ParallelIndexingOrchestrator:
                                              "semantic_tier": semantic_tier})
             config = request.effective_config(self.config)
             instance = dagster_instance()
-            commit = await asyncio.to_thread(self._register_and_resolve, request, config, instance, result)
-            if commit is not None:
-                assets = [ASSET_OF[job] for job in ASSET_OF if not (skip_vector and job is JobType.VECTOR_INDEX)]
-                await self._run(instance, config, result, assets)
-                self._collect(instance, result, assets)
-            if skip_vector:
-                result.stages[JobType.VECTOR_INDEX] = JobResult(JobType.VECTOR_INDEX, JobState.SKIPPED,
-                                                                warnings=["skip_vector=True"])
+            try:  # one deadline for everything: registration and fetch included
+                await asyncio.wait_for(self._pipeline(request, config, instance, result, skip_vector),
+                                       config.timeouts.pipeline)
+            except TimeoutError:
+                raise CodegraphError(
+                    ErrorCode.TIMEOUT, f"indexing {result.repo_id}|{result.snapshot_id} ran past "
+                    f"timeouts.pipeline={config.timeouts.pipeline:g}s and was stopped",
+                    input="timeouts.pipeline", fix="raise timeouts.pipeline, or index fewer files per run",
+                ) from None
+            finally:
+                if result.run_id is not None:
+                    self._collect(instance, result)
         except CodegraphError as error:
             result.errors.append(error.message)
             result.error_code = error.code
+            for job in ASSET_OF:  # stages that never reported were stopped by this error
+                result.stages.setdefault(job, JobResult(job, JobState.FAILED, error="the run was stopped: "
+                                                        + error.problem, error_code=error.code,
+                                                        error_category=error.category))
+        for job in ASSET_OF:  # in a run that failed by itself, unreported steps waited on a failed upstream
+            result.stages.setdefault(job, JobResult(job, JobState.SKIPPED,
+                                                    warnings=["not run: an upstream stage failed"]))
+        if skip_vector:
+            result.stages[JobType.VECTOR_INDEX] = JobResult(JobType.VECTOR_INDEX, JobState.SKIPPED,
+                                                            warnings=["skip_vector=True"])
         result.duration_s = round(time.perf_counter() - started, 3)
         return result
+
+    async def _pipeline(self, request: IndexingPayload, config: IndexingConfig, instance: dg.DagsterInstance,
+                        result: PipelineResult, skip_vector: bool) -> None:
+        commit = await asyncio.to_thread(self._register_and_resolve, request, config, instance, result)
+        if commit is not None:
+            assets = [ASSET_OF[job] for job in ASSET_OF if not (skip_vector and job is JobType.VECTOR_INDEX)]
+            await self._run(instance, config, result, assets)
 
     def _register_and_resolve(self, request: IndexingPayload, config: IndexingConfig, instance: dg.DagsterInstance,
                               result: PipelineResult) -> str | None:
@@ -131,31 +153,30 @@ class ParallelIndexingOrchestrator:
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
         )
         try:
-            _, stderr = await asyncio.wait_for(process.communicate(), config.timeouts.pipeline)
-        except TimeoutError:
-            os.killpg(process.pid, signal.SIGKILL)  # the run process and every step process it started
+            _, stderr = await process.communicate()
+        except BaseException:  # the pipeline deadline, a caller's cancellation, Ctrl-C: stop the run for real
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # the run process and every step process it started
             await process.wait()
-            error = CodegraphError(
-                ErrorCode.TIMEOUT, f"indexing {result.repo_id}|{result.snapshot_id} ran past "
-                f"timeouts.pipeline={config.timeouts.pipeline:g}s and was stopped",
-                input="timeouts.pipeline", fix="raise timeouts.pipeline, or index fewer files per run")
-            result.errors.append(error.message)
-            result.error_code = error.code
-            run = _run_tagged(instance, invocation)
-            if run is not None and not run.is_finished:
-                instance.report_run_failed(run, "stopped by the pipeline timeout")
-        else:
-            if _run_tagged(instance, invocation) is None:  # the process died before Dagster started a run
-                raise CodegraphError(ErrorCode.INVALID_PAYLOAD, "the index run could not start: "
-                                     + stderr.decode("utf-8", "replace").strip()[-500:],
-                                     input=result.repo_id, fix="see the error above")
+            _mark_failed(instance, invocation, result, "stopped before it finished")
+            raise
         run = _run_tagged(instance, invocation)
-        result.run_id = run.run_id if run else None
+        if run is None:  # the process died before Dagster created a run
+            raise CodegraphError(ErrorCode.INVALID_PAYLOAD, "the index run could not start: "
+                                 + stderr.decode("utf-8", "replace").strip()[-500:],
+                                 input=result.repo_id, fix="see the error above")
+        result.run_id = run.run_id
+        if process.returncode != 0 and not run.is_finished:  # killed from outside (OOM killer, SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # its orphaned step processes must not write on
+            _mark_failed(instance, invocation, result, f"the run process exited with {process.returncode}")
+            raise CodegraphError(ErrorCode.RUN_ABORTED, f"the run process of {result.repo_id}|{result.snapshot_id} "
+                                 f"died (exit {process.returncode}; -9 is SIGKILL, often the out-of-memory killer)",
+                                 input=result.run_id, fix="see the run in the Dagster UI and re-run; give the run "
+                                 "more memory if it was killed")
 
-    def _collect(self, instance: dg.DagsterInstance, result: PipelineResult, assets: list[str]) -> None:
+    def _collect(self, instance: dg.DagsterInstance, result: PipelineResult) -> None:
         """Per-stage results from the run's event log (what the UI shows)."""
-        if result.run_id is None:
-            return
         job_of = {asset: job for job, asset in ASSET_OF.items()}
         for entry in instance.all_logs(result.run_id):
             event = entry.dagster_event
@@ -179,15 +200,6 @@ class ParallelIndexingOrchestrator:
                 result.stages[job] = _failed(job, event.event_specific_data)
             elif kind == "STEP_SKIPPED":
                 result.stages[job] = JobResult(job, JobState.SKIPPED, warnings=["an upstream stage failed"])
-        for asset in assets:  # steps that never reported: stopped by the timeout, or not started
-            job = job_of[asset]
-            if result.error_code is ErrorCode.TIMEOUT:
-                result.stages.setdefault(job, JobResult(job, JobState.FAILED, error="stopped by the pipeline timeout",
-                                                        error_code=ErrorCode.TIMEOUT,
-                                                        error_category=CATEGORY_OF[ErrorCode.TIMEOUT]))
-            else:
-                result.stages.setdefault(job, JobResult(job, JobState.SKIPPED,
-                                                        warnings=["not run: an upstream stage failed"]))
 
 
 def _run_config_of(config: IndexingConfig) -> dict:
@@ -197,6 +209,15 @@ def _run_config_of(config: IndexingConfig) -> dict:
     allowed = IndexingRunConfig().model_dump()
     dumped = config.model_dump(mode="json")
     return {section: {k: v for k, v in values.items() if k in allowed[section]} for section, values in dumped.items()}
+
+
+def _mark_failed(instance: dg.DagsterInstance, invocation: str, result: PipelineResult, why: str) -> None:
+    """A run whose process was killed cannot report its end: mark it failed so the UI does not show it running."""
+    run = _run_tagged(instance, invocation)
+    if run is not None:
+        result.run_id = run.run_id
+        if not run.is_finished:
+            instance.report_run_failed(run, why)
 
 
 def _run_tagged(instance: dg.DagsterInstance, invocation: str) -> dg.DagsterRun | None:

@@ -2,7 +2,8 @@
 
 Safe by construction: published manifests are never collected; a manifest a run builds or reuses is
 marked in use, and nothing used within `garbage.grace_hours` is collected, so a run in flight keeps
-everything it derives. Vector points and Tantivy directories go only for partitions that are no
+everything it derives (as long as it started within the grace period: keep it above the longest run).
+On PostgreSQL the collection holds an advisory lock that content writers take shared. Vector points and Tantivy directories go only for partitions that are no
 longer registered; stale points of live partitions are never served (readers filter by the published
 manifest) and the partition's next vector run deletes them.
 """
@@ -24,11 +25,15 @@ def collect_garbage(store: MetadataStore, tantivy: TantivyResource, qdrant: Qdra
     stats = StageStats("gc")
     cutoff = datetime.now(timezone.utc) - timedelta(hours=config.garbage.grace_hours)
     stats.counts.update({f"{name}_deleted": n for name, n in store.collect_garbage(cutoff).items()})
-    tracked = {(repo.name, ref) for repo in store.list_repos() for ref in repo.refs}
     collection = qdrant.collection_name(embedder.model_id())
-    orphaned = qdrant.partitions(collection) - tracked
-    for repo, snapshot in sorted(orphaned):
+    candidates = qdrant.partitions(collection) - _tracked(store)  # the scroll can take a while:
+    orphaned = sorted(candidates - _tracked(store))  # re-read, so a partition registered meanwhile stays
+    for repo, snapshot in orphaned:
         qdrant.delete_partition(collection, repo, snapshot)
     stats.counts["vector_partitions_deleted"] = len(orphaned)
-    stats.counts["lexical_partitions_deleted"] = tantivy.remove_other_partitions(tracked)
+    stats.counts["lexical_partitions_deleted"] = tantivy.remove_other_partitions(_tracked(store))
     return stats.finish(config.metrics.min_duration_epsilon)
+
+
+def _tracked(store: MetadataStore) -> set[tuple[str, str]]:
+    return {(repo.name, ref) for repo in store.list_repos() for ref in repo.refs}

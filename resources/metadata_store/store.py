@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, and_, create_engine, delete, event, func, select, text
+from sqlalchemy import Engine, and_, create_engine, delete, event, exists, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
@@ -30,6 +30,10 @@ from resources.metadata_store import tables as t
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK_KEY = 0x636F6465  # "code": the advisory lock id that serializes migrations on PostgreSQL
+# Writers of content rows hold this lock shared, garbage collection holds it exclusively: on PostgreSQL
+# (read committed) GC's statements would otherwise each see a different set of live rows. SQLite
+# already runs one write transaction at a time.
+_GC_LOCK_KEY = 0x67630000
 _MAX_BOUND_PARAMETERS = 30_000  # below SQLite's 32,766 and PostgreSQL's 65,535 per statement
 
 
@@ -136,6 +140,7 @@ class MetadataStore:
             for e in sorted(entries, key=lambda e: e.path)
         ]
         with self._errors(f"save the manifest of {repo}@{commit[:12]}"), self.engine.begin() as conn:
+            _hold_gc_lock(conn, exclusive=False)
             # Entries first, header last: a reader that finds the header finds every entry.
             self._insert_ignore(conn, t.manifest_entries, rows)
             self._insert_ignore(conn, t.manifests, [{"manifest_id": manifest_id, "repo": repo,
@@ -147,6 +152,7 @@ class MetadataStore:
         """Mark a stored manifest as in use now (garbage collection spares it); False if it is not stored."""
         m = t.manifests
         with self._errors(f"use manifest {manifest_id}"), self.engine.begin() as conn:
+            _hold_gc_lock(conn, exclusive=False)
             result = conn.execute(m.update().where(m.c.manifest_id == manifest_id).values(last_used_at=func.now()))
             return result.rowcount > 0
 
@@ -164,6 +170,7 @@ class MetadataStore:
         """Store (doc_key, blob_sha, status, ir) rows that are absent; returns how many were new."""
         saved = 0
         with self._errors("save IR documents"), self.engine.begin() as conn:
+            _hold_gc_lock(conn, exclusive=False)
             for doc_key, blob_sha, status, ir in sorted(documents, key=lambda d: d[0]):
                 inserted = self._insert_ignore(conn, t.ir_documents, [{
                     "doc_key": doc_key, "blob_sha": blob_sha, "language": ir.language, "status": status,
@@ -223,6 +230,7 @@ class MetadataStore:
 
     def save_chunk_set(self, set_key: str, blob_sha: str, records: Sequence[ChunkRecord]) -> bool:
         with self._errors(f"save chunks of blob {blob_sha}"), self.engine.begin() as conn:
+            _hold_gc_lock(conn, exclusive=False)
             if not self._insert_ignore(conn, t.chunk_sets,
                                        [{"set_key": set_key, "blob_sha": blob_sha, "chunk_count": len(records)}]):
                 return False
@@ -276,6 +284,7 @@ class MetadataStore:
         rows = [{"model_id": model_id, "chunk_hash": h, "vector": np.asarray(v, dtype="<f4").tobytes()}
                 for h, v in vectors.items()]
         with self._errors("save embeddings"), self.engine.begin() as conn:
+            _hold_gc_lock(conn, exclusive=False)
             self._insert_ignore(conn, t.embeddings, rows)
 
     # -- published heads ---------------------------------------------------------------------------
@@ -310,29 +319,35 @@ class MetadataStore:
 
     # -- garbage collection ------------------------------------------------------------------------
     def collect_garbage(self, unused_since: datetime) -> dict[str, int]:
-        """Delete manifests neither published nor used since `unused_since`, then every IR document,
-        chunk, chunk text and embedding that no remaining manifest reaches. One transaction."""
+        """Delete manifests neither published nor used since `unused_since` (timezone-aware), then every IR
+        document, chunk, chunk text and embedding that no remaining manifest reaches. One transaction,
+        exclusive against writers of content rows."""
+        if unused_since.tzinfo is None:
+            raise ValueError("collect_garbage needs a timezone-aware cutoff")
+        unused_since = unused_since.astimezone(timezone.utc)  # SQLite stores UTC wall-clock digits
         m, e, p = t.manifests, t.manifest_entries, t.published_snapshots
         d, c, cs = t.ir_documents, t.chunks, t.chunk_sets
         removed: dict[str, int] = {}
         with self._errors("collect garbage"), self.engine.begin() as conn:
+            _hold_gc_lock(conn, exclusive=True)
             dead = select(m.c.manifest_id).where(
                 func.coalesce(m.c.last_used_at, m.c.created_at) < unused_since,
-                m.c.manifest_id.not_in(select(p.c.manifest_id)))
+                ~exists().where(p.c.manifest_id == m.c.manifest_id))
             removed["manifest_entries"] = conn.execute(delete(e).where(e.c.manifest_id.in_(dead))).rowcount
             removed["manifests"] = conn.execute(delete(m).where(m.c.manifest_id.in_(dead))).rowcount
-            live_blobs = select(e.c.blob_sha)
-            dead_docs = select(d.c.doc_key).where(d.c.blob_sha.not_in(live_blobs))
+            # NOT EXISTS, not NOT IN: PostgreSQL turns it into an anti-join instead of a per-row scan.
+            doc_dead = ~exists().where(e.c.blob_sha == d.c.blob_sha)
+            dead_docs = select(d.c.doc_key).where(doc_dead)
             for table in (t.ir_symbols, t.ir_occurrences):
                 removed[table.name] = conn.execute(delete(table).where(table.c.doc_key.in_(dead_docs))).rowcount
-            removed["ir_documents"] = conn.execute(delete(d).where(d.c.blob_sha.not_in(live_blobs))).rowcount
-            dead_sets = select(cs.c.set_key).where(cs.c.blob_sha.not_in(live_blobs))
-            removed["chunks"] = conn.execute(delete(c).where(c.c.set_key.in_(dead_sets))).rowcount
-            removed["chunk_sets"] = conn.execute(delete(cs).where(cs.c.blob_sha.not_in(live_blobs))).rowcount
-            live_hashes = select(c.c.chunk_hash)
+            removed["ir_documents"] = conn.execute(delete(d).where(doc_dead)).rowcount
+            set_dead = ~exists().where(e.c.blob_sha == cs.c.blob_sha)
+            removed["chunks"] = conn.execute(delete(c).where(c.c.set_key.in_(select(cs.c.set_key).where(set_dead)))
+                                             ).rowcount
+            removed["chunk_sets"] = conn.execute(delete(cs).where(set_dead)).rowcount
             for table in (t.chunk_texts, t.embeddings):
-                removed[table.name] = conn.execute(
-                    delete(table).where(table.c.chunk_hash.not_in(live_hashes))).rowcount
+                removed[table.name] = conn.execute(delete(table).where(
+                    ~exists().where(c.c.chunk_hash == table.c.chunk_hash))).rowcount
             removed["run_commits"] = conn.execute(
                 delete(t.run_commits).where(t.run_commits.c.created_at < unused_since)).rowcount
         return removed
@@ -384,6 +399,13 @@ class MetadataStore:
             raise CodegraphError(ErrorCode.DB_ERROR, f"metadata store {_redact(self.url)} failed to {action}: "
                                  f"{exc.__class__.__name__}: {detail}", input=_redact(self.url),
                                  fix="check the database schema (migrations) and the connection") from exc
+
+
+def _hold_gc_lock(conn, *, exclusive: bool) -> None:
+    """PostgreSQL: the transaction-scoped lock that keeps GC and content writers apart (see _GC_LOCK_KEY)."""
+    if conn.dialect.name == "postgresql":
+        function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        conn.execute(text(f"SELECT {function}(:key)"), {"key": _GC_LOCK_KEY})
 
 
 def _make_engine(url: str, busy_timeout_s: float) -> Engine:
