@@ -18,16 +18,18 @@ import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 
 
 def download(package: str, version: str, into: Path) -> Path:
+    """The sdist of one release (its own folder: sdist names are normalized differently across projects)."""
+    folder = into / version
     subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-                    f"{package}=={version}", "-d", str(into)], check=True)
-    return next(into.glob(f"{package}-{version}.tar.gz"))
+                    f"{package}=={version}", "-d", str(folder)], check=True)
+    (sdist,) = [f for f in folder.iterdir() if f.name.endswith((".tar.gz", ".zip"))]
+    return sdist
 
 
 def commit_release(repo: Path, sdist: Path, version: str) -> str:
@@ -35,8 +37,8 @@ def commit_release(repo: Path, sdist: Path, version: str) -> str:
     for child in repo.iterdir():
         if child.name != ".git":
             shutil.rmtree(child) if child.is_dir() else child.unlink()
-    with tarfile.open(sdist) as archive, tempfile.TemporaryDirectory() as unpacked:
-        archive.extractall(unpacked, filter="data")
+    with tempfile.TemporaryDirectory() as unpacked:
+        shutil.unpack_archive(sdist, unpacked, filter="data")
         (top,) = Path(unpacked).iterdir()
         for item in top.iterdir():
             shutil.move(str(item), repo / item.name)
@@ -56,6 +58,13 @@ def main() -> int:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="codegraph-bench-"))
+    try:
+        return _run(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _run(args: argparse.Namespace, work: Path) -> int:
     os.environ["CODEGRAPH_HOME"] = str(work / "home")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import dagster as dg  # after CODEGRAPH_HOME: resource defaults are read at import
@@ -126,7 +135,6 @@ def main() -> int:
         "next_release_chunks_with_new_text": changed_texts,
         "next_release_files_parsed": following["ir"]["files_parsed"] + following["lexical"]["files_parsed"],
     }
-    shutil.rmtree(work, ignore_errors=True)
     if args.json:
         print(json.dumps(figures, indent=2))
     else:
