@@ -8,7 +8,6 @@ mirror per (name, location). Plain directories (no git) are walked and hashed li
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import re
@@ -18,7 +17,6 @@ import stat
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -29,6 +27,7 @@ from pydantic import PrivateAttr
 from codegraph_assets.config import codegraph_home
 from codegraph_assets.core.source import GIT_MODE_SYMLINK, SkipReason, TreeEntry
 from codegraph_assets.errors import CodegraphError, ErrorCode
+from resources.file_lock import exclusive_file_lock
 
 RepoKind = Literal["git_local", "git_remote", "directory"]
 
@@ -131,7 +130,7 @@ class GitResource(dg.ConfigurableResource):
             return
         mirror = self.mirror_path(repo, location)
         mirror.parent.mkdir(parents=True, exist_ok=True)
-        with _file_lock(mirror.with_suffix(".lock")):
+        with exclusive_file_lock(mirror.with_suffix(".lock")):
             if (mirror / "HEAD").exists():
                 self._run(["fetch", "--prune", "--tags", "--force", "origin"], cwd=mirror, what=f"fetch {repo}")
             else:
@@ -494,13 +493,3 @@ def _safe_name(repo: str) -> str:
 def _redact_urls(text: str) -> str:
     """Strip credentials from URLs git echoes back (https://user:token@host)."""
     return re.sub(r"(\w+://)[^/@\s]+@", r"\1***@", text)
-
-
-@contextmanager
-def _file_lock(path: Path):
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

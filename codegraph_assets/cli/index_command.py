@@ -17,7 +17,7 @@ from codegraph_assets.cli.progress import StepProgress
 from codegraph_assets.errors import CodegraphError, ErrorCode
 from codegraph_assets.partitions import partition_key
 from codegraph_assets.registry import default_repo_name, register_repo, validate_repo_name
-from codegraph_assets.stages.snapshot import resolve_commit
+from codegraph_assets.stages.snapshot import commit_to_index
 from resources.git import parse_location
 
 _SUMMARY_FIELDS = ("files_total", "files_indexed", "files_parsed", "files_cached", "symbols", "documents_total",
@@ -42,10 +42,8 @@ def run(args) -> int:
         existing = store.get_repo(name)
         tracked = list(existing.refs) if existing else []
         record = register_repo(store, instance, name, args.location, [*tracked, snapshot])
-        commit = resolve_commit(record, snapshot, git, config, fetch=False)  # fetched above
-        if commit is None:
-            raise CodegraphError(ErrorCode.INVALID_PAYLOAD, f"repository {name!r} has no branch or tag {snapshot!r}",
-                                 input=snapshot, fix="pass --snapshot with an existing branch or tag")
+        # A repository without commits was refused above, so None cannot come back here.
+        commit = commit_to_index(record, snapshot, git, config, fetch=False)  # fetched above
     print(f"indexing {name}|{snapshot} at {commit[:12]}", file=sys.stderr)
     invocation = uuid.uuid4().hex
     with StepProgress(instance, invocation):

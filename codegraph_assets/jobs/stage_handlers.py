@@ -25,7 +25,7 @@ from codegraph_assets.resource_defs import build_resource_defs
 from codegraph_assets.stages.chunk_stage import build_chunks
 from codegraph_assets.stages.ir_stage import build_ir
 from codegraph_assets.stages.lexical_stage import build_lexical
-from codegraph_assets.stages.snapshot import load_snapshot, resolve_commit
+from codegraph_assets.stages.snapshot import commit_to_index, load_snapshot
 from codegraph_assets.stages.stats import StageStats
 from codegraph_assets.stages.vector_stage import build_vectors
 from resources.git import WORKTREE_SNAPSHOT, parse_location, validate_ref
@@ -74,13 +74,10 @@ class StageHandler(ABC):
             store, git = resources.metadata.open(), resources.git
             repo = _registered(store, request, config)
             ref = snapshot_ref(request, repo.kind, config)
-            commit = resolve_commit(repo, ref, git, config)
+            commit = commit_to_index(repo, ref, git, config)
             if commit is None:
-                if not git.has_commits(repo.name, repo.kind, repo.location):
-                    return JobResult(self.job_type, JobState.COMPLETED, {"files_total": 0, "commit": None},
-                                     warnings=[f"repository {repo.name!r} at {repo.location} has no commits yet"])
-                raise CodegraphError(ErrorCode.INVALID_PAYLOAD, f"repository {repo.name!r} has no branch or tag "
-                                     f"{ref!r}", input="snapshot_id", fix="pass an existing branch or tag")
+                return JobResult(self.job_type, JobState.COMPLETED, {"files_total": 0, "commit": None},
+                                 warnings=[f"repository {repo.name!r} at {repo.location} has no commits yet"])
             snapshot = load_snapshot(repo, ref, commit, store, git, config)
             stats = self._stage(resources, repo, snapshot, config)
         data = stats.as_dict() | {"commit": commit, "cache_key": self._cache_key(config, request, ref),

@@ -37,6 +37,17 @@ def resolve_commit(repo: RepoRecord, ref: str, git: GitResource, config: Indexin
     return git.resolve_ref(repo.name, repo.kind, repo.location, ref, **_walk_options(config))
 
 
+def commit_to_index(repo: RepoRecord, ref: str, git: GitResource, config: IndexingConfig, *,
+                    fetch: bool = True) -> str | None:
+    """The commit a launcher pins for `ref`: None only for a repository without commits (nothing to index,
+    not an error); a ref the repository does not have is the caller's mistake."""
+    commit = resolve_commit(repo, ref, git, config, fetch=fetch)
+    if commit is None and git.has_commits(repo.name, repo.kind, repo.location):
+        raise CodegraphError(ErrorCode.INVALID_PAYLOAD, f"repository {repo.name!r} has no branch or tag {ref!r}",
+                             input=ref, fix="pass an existing branch or tag")
+    return commit
+
+
 def load_snapshot(repo: RepoRecord, ref: str, commit: str, store: MetadataStore, git: GitResource,
                   config: IndexingConfig) -> SourceSnapshot:
     """The manifest of `commit`, from the store when this commit was seen with these options before."""

@@ -7,7 +7,6 @@ order, so concurrent runs that derive the same rows neither conflict nor duplica
 
 from __future__ import annotations
 
-import fcntl
 import json
 from datetime import datetime, timezone
 from collections.abc import Iterable, Iterator, Sequence
@@ -26,6 +25,7 @@ from codegraph_assets.core.chunking import ChunkRecord
 from codegraph_assets.core.ir_model import DocumentIR, Occurrence, Span, Symbol, SymbolRole
 from codegraph_assets.core.source import ManifestEntry
 from codegraph_assets.errors import CodegraphError, ErrorCode
+from resources.file_lock import exclusive_file_lock
 from resources.metadata_store import tables as t
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
@@ -90,12 +90,8 @@ class MetadataStore:
         if not database or database == ":memory:":
             yield
             return
-        with open(f"{database}.migrate.lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with exclusive_file_lock(f"{database}.migrate.lock"):
+            yield
 
     def close(self) -> None:
         self.engine.dispose()
