@@ -32,7 +32,7 @@ from codegraph_assets.jobs.results import JobResult, JobState, JobType
 from codegraph_assets.jobs.stage_handlers import snapshot_ref
 from codegraph_assets.registry import register_repo
 from codegraph_assets.resource_defs import build_resource_defs
-from codegraph_assets.stages.snapshot import resolve_commit
+from codegraph_assets.stages.snapshot import commit_to_index
 from resources.git import parse_location
 
 ASSET_OF = {JobType.BUILD_IR: "ir", JobType.LEXICAL_INDEX: "lexical", JobType.BUILD_CHUNK: "chunk",
@@ -128,15 +128,12 @@ class ParallelIndexingOrchestrator:
             repo = register_repo(store, instance, request.repo_id, request.repo_path,
                                  [*(existing.refs if existing else ()), ref])
             result.snapshot_id = ref
-            commit = resolve_commit(repo, ref, git, config)
-            if commit is None and not git.has_commits(repo.name, repo.kind, repo.location):
+            commit = commit_to_index(repo, ref, git, config)
+            if commit is None:
                 for job in ASSET_OF:
                     result.stages[job] = JobResult(job, JobState.COMPLETED, {"files_total": 0},
                                                    warnings=[f"repository {repo.name!r} has no commits yet"])
                 return None
-            if commit is None:
-                raise CodegraphError(ErrorCode.INVALID_PAYLOAD, f"repository {repo.name!r} has no branch or tag "
-                                     f"{ref!r}", input="snapshot_id", fix="pass an existing branch or tag")
             result.commit = commit
             return commit
 
@@ -161,19 +158,18 @@ class ParallelIndexingOrchestrator:
             _mark_failed(instance, invocation, result, "stopped before it finished")
             raise
         run = _run_tagged(instance, invocation)
-        if run is None:  # the process died before Dagster created a run
-            raise CodegraphError(ErrorCode.INVALID_PAYLOAD, "the index run could not start: "
-                                 + stderr.decode("utf-8", "replace").strip()[-500:],
-                                 input=result.repo_id, fix="see the error above")
-        result.run_id = run.run_id
-        if process.returncode != 0 and not run.is_finished:  # killed from outside (OOM killer, SIGKILL)
+        died = process.returncode < 0 or (process.returncode != 0 and (run is None or not run.is_finished))
+        if died:  # killed from outside (OOM killer, SIGKILL) or crashed, before or after creating its run
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)  # its orphaned step processes must not write on
             _mark_failed(instance, invocation, result, f"the run process exited with {process.returncode}")
             raise CodegraphError(ErrorCode.RUN_ABORTED, f"the run process of {result.repo_id}|{result.snapshot_id} "
                                  f"died (exit {process.returncode}; -9 is SIGKILL, often the out-of-memory killer)",
-                                 input=result.run_id, fix="see the run in the Dagster UI and re-run; give the run "
-                                 "more memory if it was killed")
+                                 input=result.run_id or result.repo_id,
+                                 fix="see the run in the Dagster UI and re-run; give the run more memory if it was "
+                                 "killed. Its last words: "
+                                 + stderr.decode("utf-8", "replace").strip()[-300:])
+        result.run_id = run.run_id
 
     def _collect(self, instance: dg.DagsterInstance, result: PipelineResult) -> None:
         """Per-stage results from the run's event log (what the UI shows)."""
