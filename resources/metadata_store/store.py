@@ -98,12 +98,12 @@ class MetadataStore:
 
     # -- repositories ----------------------------------------------------------------------------
     def add_repo(self, name: str, location: str, kind: str, refs: Iterable[str]) -> RepoRecord:
+        """Record (or re-point) a repository; an upsert, so two first runs registering it at once both succeed."""
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        upsert = dialect.insert(t.repos).values(name=name, location=location, kind=kind).on_conflict_do_update(
+            index_elements=[t.repos.c.name], set_={"location": location, "kind": kind})
         with self._errors(f"register repository {name!r}"), self.engine.begin() as conn:
-            existing = conn.execute(select(t.repos).where(t.repos.c.name == name)).first()
-            if existing is None:
-                conn.execute(t.repos.insert().values(name=name, location=location, kind=kind))
-            else:
-                conn.execute(t.repos.update().where(t.repos.c.name == name).values(location=location, kind=kind))
+            conn.execute(upsert)
             self._insert_ignore(conn, t.repo_refs, [{"repo": name, "ref": ref} for ref in refs])
         return self.get_repo(name)
 
