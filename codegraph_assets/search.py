@@ -1,8 +1,9 @@
-"""CodeSearch: lexical, vector and hybrid search over one published (repo, snapshot).
+"""CodeSearch: lexical, vector and hybrid search over one (repo, snapshot), as of its serving head.
 
-Read-only: it only serves what the stages published (vector hits are checked against the published
-manifest, so a run in progress or a killed one never shows), and says which stage to materialize when
-a partition has not been indexed yet.
+Read-only. Every mode reads the *serving* snapshot, the last manifest all four stages published: the
+lexical index of that manifest, and only the vector points of its (path, blob)s. A run in progress, a
+half-finished one or a killed one never shows, and lexical and vector hits of one query always come
+from the same commit. When a partition has no complete snapshot yet it says what to materialize.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from codegraph_assets.core.ir_model import qualified_symbol_id
 from codegraph_assets.errors import CodegraphError, ErrorCode
 from codegraph_assets.stages.documents import doc_key
 from resources.embeddings import EmbeddingResource
-from resources.metadata_store import MetadataStore, PublishedSnapshot
+from resources.metadata_store import INDEX_STAGES, MetadataStore, PublishedSnapshot
 from resources.qdrant_store import QdrantResource
 from resources.tantivy_index import LexicalMatch, TantivyResource
 
@@ -48,17 +49,17 @@ class CodeSearch:
         )
 
     def lexical(self, query: str, repo: str, snapshot: str, limit: int) -> list[SearchHit]:
-        self._require_published(repo, snapshot, "lexical")
-        matches = self.tantivy.search(repo, snapshot, query, limit)
+        serving = self._require_serving(repo, snapshot)
+        matches = self.tantivy.search(repo, snapshot, serving.manifest_id, query, limit)
         return [self._lexical_hit(match, query) for match in matches]
 
     def vector(self, query: str, repo: str, snapshot: str, limit: int) -> list[SearchHit]:
-        published = self._published_files(repo, snapshot, "vector")
+        serving = self._serving_files(repo, snapshot)
         collection = self.qdrant.collection_name(self.embedder.model_id())
-        # Over-fetch: points of a run in progress (not yet published) or not yet deleted are dropped below.
+        # Over-fetch: points of a run in progress (not yet serving) or not yet deleted are dropped below.
         fetched = self.qdrant.search(collection, self.embedder.embed_query(query), repo, snapshot,
                                      limit * self.config.search.candidate_multiplier)
-        matches = [m for m in fetched if published.get(m.payload["path"]) == m.payload.get("blob")][:limit]
+        matches = [m for m in fetched if serving.get(m.payload["path"]) == m.payload.get("blob")][:limit]
         texts = self.store.chunk_texts(m.payload["chunk_hash"] for m in matches)
         return [
             SearchHit(m.payload["path"], m.payload["start_line"], m.payload["end_line"], round(m.score, 6),
@@ -85,20 +86,25 @@ class CodeSearch:
         innermost = min(inside, key=lambda s: s.enclosing.end_line - s.enclosing.start_line)
         return qualified_symbol_id(match.path, innermost.symbol_id)
 
-    def _require_published(self, repo: str, snapshot: str, stage: str) -> PublishedSnapshot:
-        head = self.store.published(repo, snapshot, stage)
-        if head is None:
+    def _require_serving(self, repo: str, snapshot: str) -> PublishedSnapshot:
+        serving = self.store.serving(repo, snapshot)
+        if serving is None:
+            heads = {stage: self.store.published(repo, snapshot, stage) for stage in INDEX_STAGES}
+            missing = [stage for stage, head in heads.items() if head is None]
+            state = (f"{', '.join(missing)} never published" if missing
+                     else "its stages published different commits: " + ", ".join(
+                         f"{stage} {head.commit[:12]}" for stage, head in heads.items()))
             raise CodegraphError(
-                ErrorCode.INVALID_PAYLOAD, f"{repo}|{snapshot} has no published {stage} index",
+                ErrorCode.INVALID_PAYLOAD, f"{repo}|{snapshot} has no complete index yet ({state})",
                 input=f"{repo}|{snapshot}",
-                fix=f"`codegraph index` the repository, or materialize the {stage} asset for that partition",
+                fix="`codegraph index` the repository, or materialize all four assets for that partition",
             )
-        return head
+        return serving
 
-    def _published_files(self, repo: str, snapshot: str, stage: str) -> dict[str, str]:
-        """path → blob of the stage's published manifest, cached per manifest (manifests never change)."""
-        head = self._require_published(repo, snapshot, stage)
-        if head.manifest_id not in self._manifest_cache:
-            self._manifest_cache[head.manifest_id] = {
-                e.path: e.blob_sha for e in self.store.load_manifest(head.manifest_id) if e.indexed}
-        return self._manifest_cache[head.manifest_id]
+    def _serving_files(self, repo: str, snapshot: str) -> dict[str, str]:
+        """path → blob of the serving manifest, cached per manifest (manifests never change)."""
+        serving = self._require_serving(repo, snapshot)
+        if serving.manifest_id not in self._manifest_cache:
+            self._manifest_cache[serving.manifest_id] = {
+                e.path: e.blob_sha for e in self.store.load_manifest(serving.manifest_id) if e.indexed}
+        return self._manifest_cache[serving.manifest_id]

@@ -8,10 +8,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+class LockHeld(Exception):
+    """Raised by `exclusive_file_lock(..., wait=False)` when another process holds the lock."""
+
+
 @contextmanager
-def exclusive_file_lock(path: Path | str) -> Iterator[None]:
+def exclusive_file_lock(path: Path | str, *, wait: bool = True) -> Iterator[None]:
     with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise LockHeld(str(path)) from exc
         try:
             yield
         finally:

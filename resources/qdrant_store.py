@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from qdrant_client import QdrantClient, models
 
 from codegraph_assets.config import codegraph_home
 from codegraph_assets.errors import CodegraphError, ErrorCode
+from resources.file_lock import exclusive_file_lock
 
 _POINT_NAMESPACE = uuid.UUID("6f1c7c1e-25a4-4a3e-9a52-0c0de9a9f001")
 _SCROLL_PAGE = 1000
@@ -78,6 +80,22 @@ class QdrantResource(dg.ConfigurableResource):
             self._client.close()
             self._client = None
 
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the store for one writer. Local mode locks its directory for one client, so a second run's
+        vector step waits here (a file lock beside the store, which the OS releases if a run dies) instead
+        of failing, and the client is closed before the next writer gets in. A server needs no lock."""
+        if self.url:
+            yield
+            return
+        store = Path(self.location)
+        store.parent.mkdir(parents=True, exist_ok=True)
+        with exclusive_file_lock(store.with_name(f"{store.name}.writer.lock")):
+            try:
+                yield
+            finally:
+                self.close()
+
     @property
     def location(self) -> str:
         return self.url or self.path or str(codegraph_home() / "qdrant")
@@ -104,20 +122,21 @@ class QdrantResource(dg.ConfigurableResource):
                 return None
             return client.get_collection(collection).config.params.vectors.size
 
-    def point_ids(self, collection: str, repo: str, snapshot: str) -> set[str]:
+    def point_files(self, collection: str, repo: str, snapshot: str) -> dict[str, tuple[str, str]]:
+        """Every point of the partition: id → (path, blob) of the file it was cut from."""
         client = self._connect()
-        ids: set[str] = set()
+        files: dict[str, tuple[str, str]] = {}
         offset = None
         with self._errors(f"list points of {repo}|{snapshot}"):
             if not client.collection_exists(collection):
-                return ids
+                return files
             while True:
                 points, offset = client.scroll(collection, scroll_filter=_partition_filter(repo, snapshot),
-                                               limit=_SCROLL_PAGE, offset=offset, with_payload=False,
+                                               limit=_SCROLL_PAGE, offset=offset, with_payload=["path", "blob"],
                                                with_vectors=False)
-                ids.update(str(p.id) for p in points)
+                files.update((str(p.id), (p.payload["path"], p.payload.get("blob", ""))) for p in points)
                 if offset is None:
-                    return ids
+                    return files
 
     def upsert(self, collection: str, points: Sequence[ChunkPoint], vectors: Sequence[np.ndarray]) -> None:
         client = self._connect()

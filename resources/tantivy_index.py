@@ -1,15 +1,22 @@
-"""TantivyResource: one on-disk Tantivy index per (repo, snapshot), updated in a single commit.
+"""TantivyResource: one immutable Tantivy index per (repo, snapshot, manifest), built incrementally.
 
-Separate directories per partition mean partitions never contend for Tantivy's writer lock; within a
-partition a Tantivy commit is atomic, so searches see the old files or the new ones, never a mix.
+A run never edits the index readers use. It builds the new manifest's index in a staging directory
+that starts as hard links of the previous manifest's segment files (Tantivy never rewrites a segment
+file, so the two share disk and stay independent), applies only the diff, commits, and renames the
+staging directory into place. Readers open the directory of the manifest the metadata store says is
+serving, so they see the previous complete snapshot until every stage has published the new one, and
+a killed run leaves only a staging directory that the next run of the partition removes.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
-from collections.abc import Iterable
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,10 +26,16 @@ import tantivy
 from codegraph_assets.config import codegraph_home
 from codegraph_assets.core.tokenizing import code_token_text, code_tokens
 from codegraph_assets.errors import CodegraphError, ErrorCode
+from resources.file_lock import LockHeld, exclusive_file_lock
 
-SCHEMA_VERSION = "1"  # bump when fields or tokenization change; a new version starts a fresh directory
+# Bump when fields, tokenization or the directory layout change: a new version starts fresh directories
+# (and garbage collection removes the old ones). 2: one directory per manifest.
+SCHEMA_VERSION = "2"
 _SYMBOL_BOOST = 3.0
 _PATH_BOOST = 1.5
+_STAGING_PREFIX = ".staging-"
+_LOCK_FILE = ".partition.lock"
+_MANIFEST_DIR = re.compile(r"^[0-9a-f]{16,64}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,80 +75,115 @@ class TantivyResource(dg.ConfigurableResource):
     writer_heap_bytes: int = 64_000_000
     min_free_disk_bytes: int = 64_000_000  # a failed write with less free space than this is DISK_FULL
 
-    def partition_dir(self, repo: str, snapshot: str) -> Path:
-        root = Path(self.index_dir) if self.index_dir else codegraph_home() / "lexical"
-        digest = hashlib.sha256(f"{repo}\0{snapshot}".encode()).hexdigest()[:12]
-        return root / f"v{SCHEMA_VERSION}" / f"{_safe(repo)}" / f"{_safe(snapshot)}-{digest}"
+    def root(self) -> Path:
+        return (Path(self.index_dir) if self.index_dir else codegraph_home() / "lexical") / f"v{SCHEMA_VERSION}"
 
-    def apply(self, repo: str, snapshot: str, remove_paths: Iterable[str],
-              add: Iterable[LexicalDocument], *, rebuild: bool = False) -> int:
-        """Delete `remove_paths`, add documents, commit once. Returns the number of documents added."""
-        index = self._open(repo, snapshot, create=True)
+    def partition_dir(self, repo: str, snapshot: str) -> Path:
+        """The directory holding every manifest's index of one partition."""
+        digest = hashlib.sha256(f"{repo}\0{snapshot}".encode()).hexdigest()[:12]
+        return self.root() / _safe(repo) / f"{_safe(snapshot)}-{digest}"
+
+    def manifest_dir(self, repo: str, snapshot: str, manifest_id: str) -> Path:
+        if not _MANIFEST_DIR.match(manifest_id):
+            raise ValueError(f"not a manifest id: {manifest_id!r}")
+        return self.partition_dir(repo, snapshot) / manifest_id
+
+    def has_index(self, repo: str, snapshot: str, manifest_id: str) -> bool:
+        """A manifest's directory only ever appears complete (it is renamed into place after its commit)."""
+        return (self.manifest_dir(repo, snapshot, manifest_id) / "meta.json").is_file()
+
+    def build(self, repo: str, snapshot: str, manifest_id: str, *, base_manifest_id: str | None,
+              remove_paths: Iterable[str], add: Iterable[LexicalDocument]) -> int:
+        """Build the index of `manifest_id` from `base_manifest_id`'s (None: from nothing) by removing
+        `remove_paths` and adding `add`, then put it in place (replacing one that exists). Returns the
+        number of documents added. The caller holds `partition_lock`."""
+        partition = self.partition_dir(repo, snapshot)
+        final = self.manifest_dir(repo, snapshot, manifest_id)
+        for leftover in partition.glob(f"{_STAGING_PREFIX}*"):  # from killed runs: the lock says none is live
+            shutil.rmtree(leftover, ignore_errors=True)
+        staging = partition / f"{_STAGING_PREFIX}{uuid.uuid4().hex}"
+        staging.mkdir()
         try:
-            writer = index.writer(heap_size=self.writer_heap_bytes, num_threads=1)
-        except ValueError as exc:
-            raise CodegraphError(
-                ErrorCode.INDEX_LOCKED, f"the Tantivy index of {repo}|{snapshot} is being written by another run",
-                input=str(self.partition_dir(repo, snapshot)), fix="retry when the other run has finished",
-            ) from exc
-        added = 0
-        try:
-            if rebuild:
-                writer.delete_all_documents()
-            for path in remove_paths:
-                writer.delete_documents_by_term("path", path)
-            for doc in add:
-                writer.add_document(tantivy.Document(
-                    path=doc.path, path_tokens=code_token_text(doc.path), blob=doc.blob_sha,
-                    language=doc.language or "", content=doc.content, content_tokens=code_token_text(doc.content),
-                    symbols=code_token_text(" ".join(doc.symbol_names)),
-                ))
-                added += 1
-            writer.commit()
-            writer.wait_merging_threads()
-        except (OSError, ValueError) as exc:
-            # Nothing was committed: Tantivy drops the writer's pending documents. It reports I/O failures
-            # as a dead writer thread without the errno, so the free space tells a full disk from a broken index.
-            directory = self.partition_dir(repo, snapshot)
-            if shutil.disk_usage(directory).free < self.min_free_disk_bytes:
-                raise CodegraphError(
-                    ErrorCode.DISK_FULL, f"the disk holding the Tantivy index of {repo}|{snapshot} ({directory}) is full",
-                    input=str(directory), fix="free disk space under the index directory and re-run",
-                ) from exc
-            raise CodegraphError(
-                ErrorCode.LEXICAL_INDEX_ERROR, f"writing the Tantivy index of {repo}|{snapshot} failed: {exc}",
-                input=str(directory), fix="re-run; if it fails again, delete the directory to rebuild the index",
-            ) from exc
+            if base_manifest_id is not None:
+                _link_segments(self.manifest_dir(repo, snapshot, base_manifest_id), staging)
+            added = self._write(repo, snapshot, staging, remove_paths, add)
+            if final.exists():  # an explicit rebuild: swap, then drop the old directory
+                retired = partition / f"{_STAGING_PREFIX}{uuid.uuid4().hex}"
+                final.rename(retired)
+                staging.rename(final)
+                shutil.rmtree(retired, ignore_errors=True)
+            else:
+                staging.rename(final)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
         return added
 
-    def remove_other_partitions(self, keep: set[tuple[str, str]]) -> int:
-        """Delete the index directories of partitions not in `keep`, and those of older schema versions.
+    def retain(self, repo: str, snapshot: str, keep: set[str]) -> int:
+        """Delete this partition's manifest indexes not in `keep`; returns how many went. The caller holds
+        `partition_lock` (and read `keep` under it)."""
+        partition = self.partition_dir(repo, snapshot)
+        return _remove_manifest_dirs(partition, keep) if partition.is_dir() else 0
 
-        Only directories this resource lays out (`v<N>/<repo>/<snapshot>-<digest>` holding Tantivy's
-        meta.json, never through a symlink) are touched, whatever else shares the root.
+    def remove_unreferenced(self, keep: Callable[[], set[tuple[str, str, str]]], tracked: set[tuple[str, str]]) -> int:
+        """Garbage collection: delete the manifest indexes `keep()` does not name ((repo, snapshot,
+        manifest_id)), the whole directories of partitions not `tracked`, and those of older schema versions.
+
+        `keep` is called under each partition's lock, so a run that built an index and is about to publish
+        it (it holds the lock until it has) never loses it; a partition being written is skipped. Only
+        directories this resource lays out are touched (never through a symlink), whatever shares the root.
         """
-        root = self.partition_dir("x", "x").parents[2]
-        wanted = {self.partition_dir(repo, snapshot) for repo, snapshot in keep}
         removed = 0
-        versions = [v for v in root.iterdir() if re.fullmatch(r"v\d+", v.name) and not v.is_symlink()] \
-            if root.is_dir() else []
-        for directory in sorted(d for v in versions for d in v.glob("*/*")):
-            if (directory not in wanted and not directory.is_symlink() and not directory.parent.is_symlink()
-                    and (directory / "meta.json").is_file()):
-                shutil.rmtree(directory)
-                removed += 1
+        base = self.root().parent
+        for version in sorted(base.iterdir()) if base.is_dir() else []:
+            if re.fullmatch(r"v\d+", version.name) and not version.is_symlink() and version != self.root():
+                for directory in sorted(version.glob("*/*")):  # the layout of version 1: one index per partition
+                    if (not directory.is_symlink() and not directory.parent.is_symlink()
+                            and (directory / "meta.json").is_file()):
+                        shutil.rmtree(directory)
+                        removed += 1
+        live = {self.partition_dir(repo, snapshot) for repo, snapshot in tracked}
+        root = self.root()
+        for partition in sorted(root.glob("*/*")) if root.is_dir() else []:
+            if partition.is_symlink() or partition.parent.is_symlink() or not partition.is_dir():
+                continue
+            try:
+                with exclusive_file_lock(partition / _LOCK_FILE, wait=False):
+                    wanted = {manifest_id for repo, snapshot, manifest_id in keep()
+                              if self.partition_dir(repo, snapshot) == partition}
+                    removed += _remove_manifest_dirs(partition, wanted)
+                    if partition not in live and not wanted:  # (registered and published meanwhile: kept)
+                        shutil.rmtree(partition)
+            except LockHeld:
+                continue
         return removed
 
-    def document_count(self, repo: str, snapshot: str) -> int:
-        index = self._open(repo, snapshot, create=False)
+    def document_count(self, repo: str, snapshot: str, manifest_id: str) -> int:
+        index = self._open(self.manifest_dir(repo, snapshot, manifest_id))
         return 0 if index is None else index.searcher().num_docs
 
-    def search(self, repo: str, snapshot: str, query: str, limit: int) -> list[LexicalMatch]:
-        """BM25 over code tokens of content, symbol names (boosted) and path."""
-        index = self._open(repo, snapshot, create=False)
-        tokens = list(dict.fromkeys(code_tokens(query)))
-        if index is None or not tokens:
+    def documents(self, repo: str, snapshot: str, manifest_id: str) -> list[tuple[str, str]]:
+        """Every (path, blob) in one manifest's index, sorted (for checks and tests: it reads every document)."""
+        index = self._open(self.manifest_dir(repo, snapshot, manifest_id))
+        if index is None:
             return []
+        searcher = index.searcher()
+        if searcher.num_docs == 0:
+            return []
+        hits = searcher.search(tantivy.Query.all_query(), searcher.num_docs).hits
+        return sorted((searcher.doc(address)["path"][0], searcher.doc(address)["blob"][0]) for _, address in hits)
+
+    def search(self, repo: str, snapshot: str, manifest_id: str, query: str, limit: int) -> list[LexicalMatch]:
+        """BM25 over code tokens of content, symbol names (boosted) and path, in one manifest's index."""
+        directory = self.manifest_dir(repo, snapshot, manifest_id)
+        tokens = list(dict.fromkeys(code_tokens(query)))
+        if not tokens:
+            return []
+        index = self._open(directory)
+        if index is None:
+            raise CodegraphError(
+                ErrorCode.INDEX_CORRUPTED, f"the Tantivy index of {repo}|{snapshot} is missing at {directory}",
+                input=str(directory), fix="re-materialize the lexical asset for this partition (it is rebuilt)",
+            )
         schema = index.schema
         should = []
         for token in tokens:
@@ -153,12 +201,56 @@ class TantivyResource(dg.ConfigurableResource):
                                         doc["content"][0], float(score)))
         return matches
 
-    def _open(self, repo: str, snapshot: str, *, create: bool) -> tantivy.Index | None:
-        directory = self.partition_dir(repo, snapshot)
-        if not directory.exists():
-            if not create:
-                return None
-            directory.mkdir(parents=True, exist_ok=True)
+    def _write(self, repo: str, snapshot: str, directory: Path, remove_paths: Iterable[str],
+               add: Iterable[LexicalDocument]) -> int:
+        """Delete, add, commit once, in `directory`."""
+        index = self._open(directory, create=True)
+        writer = index.writer(heap_size=self.writer_heap_bytes, num_threads=1)
+        added = 0
+        try:
+            for path in remove_paths:
+                writer.delete_documents_by_term("path", path)
+            for doc in add:
+                writer.add_document(tantivy.Document(
+                    path=doc.path, path_tokens=code_token_text(doc.path), blob=doc.blob_sha,
+                    language=doc.language or "", content=doc.content, content_tokens=code_token_text(doc.content),
+                    symbols=code_token_text(" ".join(doc.symbol_names)),
+                ))
+                added += 1
+            writer.commit()
+            writer.wait_merging_threads()
+        except (OSError, ValueError) as exc:
+            # Tantivy reports I/O failures as a dead writer thread without the errno, so the free space
+            # tells a full disk from a broken index.
+            if shutil.disk_usage(directory).free < self.min_free_disk_bytes:
+                raise CodegraphError(
+                    ErrorCode.DISK_FULL, f"the disk holding the Tantivy index of {repo}|{snapshot} ({directory}) "
+                    "is full", input=str(directory), fix="free disk space under the index directory and re-run",
+                ) from exc
+            raise CodegraphError(
+                ErrorCode.LEXICAL_INDEX_ERROR, f"writing the Tantivy index of {repo}|{snapshot} failed: {exc}",
+                input=str(directory), fix="re-run; if it fails again, delete the partition's directory to rebuild it",
+            ) from exc
+        return added
+
+    @contextmanager
+    def partition_lock(self, repo: str, snapshot: str) -> Iterator[None]:
+        """One writer per partition, across processes (a second one gets a TRANSIENT INDEX_LOCKED), held
+        from building a manifest's index until its head is published, so cleanup never races a publish."""
+        partition = self.partition_dir(repo, snapshot)
+        partition.mkdir(parents=True, exist_ok=True)
+        try:
+            with exclusive_file_lock(partition / _LOCK_FILE, wait=False):
+                yield
+        except LockHeld as exc:
+            raise CodegraphError(
+                ErrorCode.INDEX_LOCKED, f"the Tantivy index of {repo}|{snapshot} is being written by another run",
+                input=str(partition), fix="retry when the other run has finished",
+            ) from exc
+
+    def _open(self, directory: Path, *, create: bool = False) -> tantivy.Index | None:
+        if not create and not (directory / "meta.json").is_file():
+            return None
         try:
             return tantivy.Index(_schema(), path=str(directory), reuse=True)
         except ValueError as exc:
@@ -172,6 +264,31 @@ class TantivyResource(dg.ConfigurableResource):
                 ErrorCode.INDEX_CORRUPTED, f"the Tantivy index at {directory} cannot be opened: {exc}",
                 input=str(directory), fix="delete the directory and re-materialize the lexical asset",
             ) from exc
+
+
+def _link_segments(source: Path, target: Path) -> None:
+    """Hard-link a complete index's files into `target` (copy where links are impossible), without its
+    lock files: the new index starts as the old one, sharing its immutable segment files."""
+    for item in source.iterdir():
+        if item.name.startswith(".tantivy-") and item.name.endswith(".lock"):
+            continue
+        try:
+            os.link(item, target / item.name)
+        except OSError:  # another filesystem, or links forbidden
+            shutil.copy2(item, target / item.name)
+
+
+def _remove_manifest_dirs(partition: Path, keep: set[str]) -> int:
+    removed = 0
+    for directory in sorted(partition.iterdir()):
+        stale_staging = directory.name.startswith(_STAGING_PREFIX)
+        if directory.is_symlink() or not directory.is_dir():
+            continue
+        if stale_staging or (_MANIFEST_DIR.match(directory.name) and directory.name not in keep
+                             and (directory / "meta.json").is_file()):
+            shutil.rmtree(directory, ignore_errors=True)
+            removed += not stale_staging
+    return removed
 
 
 def _safe(text: str) -> str:

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from codegraph_assets.assets.chunk import chunk
+from codegraph_assets.assets.lexical import lexical
 from codegraph_assets.assets.targets import ASSET_GROUP, output, upstream_target
 from codegraph_assets.error_policy import classified_failures
 from codegraph_assets.partitions import REPO_SNAPSHOT
@@ -16,7 +17,10 @@ from resources.qdrant_store import QdrantResource
 QDRANT_POOL = "qdrant"
 
 
-@dg.asset(partitions_def=REPO_SNAPSHOT, deps=[chunk], group_name=ASSET_GROUP, kinds={"qdrant"},
+# vector also waits for lexical (which runs beside ir and chunk and finishes long before them): its
+# publish is then the one that completes the snapshot, so searches switch to the new commit and the
+# previous snapshot's points go within this step.
+@dg.asset(partitions_def=REPO_SNAPSHOT, deps=[chunk, lexical], group_name=ASSET_GROUP, kinds={"qdrant"},
           pool=QDRANT_POOL, description=__doc__)
 def vector(context: dg.AssetExecutionContext, config: IndexingRunConfig, metadata: MetadataStoreResource,
            qdrant: QdrantResource, embeddings: EmbeddingResource):

@@ -3,9 +3,11 @@
 Safe by construction: published manifests are never collected; a manifest a run builds or reuses is
 marked in use, and nothing used within `garbage.grace_hours` is collected, so a run in flight keeps
 everything it derives (as long as it started within the grace period: keep it above the longest run).
-On PostgreSQL the collection holds an advisory lock that content writers take shared. Vector points and Tantivy directories go only for partitions that are no
-longer registered; stale points of live partitions are never served (readers filter by the published
-manifest) and the partition's next vector run deletes them.
+On PostgreSQL the collection holds an advisory lock that content writers take shared. Vector points go
+only for partitions that are no longer registered (stale points of live partitions are never served:
+readers filter by the serving manifest, and the partition's next vector run deletes them); Tantivy
+directories go for those partitions and for every manifest that is neither a partition's lexical head
+nor its serving snapshot.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from codegraph_assets.config import IndexingConfig
 from codegraph_assets.stages.stats import StageStats
 from resources.embeddings import EmbeddingResource
-from resources.metadata_store import MetadataStore
+from resources.metadata_store import SERVING, MetadataStore
 from resources.qdrant_store import QdrantResource
 from resources.tantivy_index import TantivyResource
 
@@ -31,7 +33,12 @@ def collect_garbage(store: MetadataStore, tantivy: TantivyResource, qdrant: Qdra
     for repo, snapshot in orphaned:
         qdrant.delete_partition(collection, repo, snapshot)
     stats.counts["vector_partitions_deleted"] = len(orphaned)
-    stats.counts["lexical_partitions_deleted"] = tantivy.remove_other_partitions(_tracked(store))
+    tracked = _tracked(store)
+
+    def lexical_keep() -> set[tuple[str, str, str]]:  # re-read per partition, under its lock
+        return {(h.repo, h.snapshot, h.manifest_id) for h in store.published_heads() if h.stage in ("lexical", SERVING)}
+
+    stats.counts["lexical_indexes_deleted"] = tantivy.remove_unreferenced(lexical_keep, tracked)
     return stats.finish(config.metrics.min_duration_epsilon)
 
 

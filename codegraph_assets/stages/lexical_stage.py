@@ -1,4 +1,9 @@
-"""Lexical stage: bring the partition's Tantivy index from its last published manifest to this one."""
+"""Lexical stage: build the manifest's Tantivy index from the last published one, doing only the diff.
+
+Each manifest gets its own index directory (see resources/tantivy_index.py), so searches keep reading
+the serving manifest's index while this one is built; afterwards only the new head's and the serving
+snapshot's directories are kept.
+"""
 
 from __future__ import annotations
 
@@ -17,25 +22,39 @@ STAGE = "lexical"
 
 def build_lexical(repo: RepoRecord, snapshot: SourceSnapshot, store: MetadataStore, git: GitResource,
                   tantivy: TantivyResource, config: IndexingConfig) -> StageStats:
-    stats = StageStats(STAGE)
-    previous = store.published(snapshot.repo, snapshot.snapshot, STAGE)
-    # The diff is only valid against an index that still holds the previous manifest: a missing or
-    # emptied directory (deleted by hand, new schema version) is rebuilt from scratch.
-    rebuild = (previous is None or config.lexical.indexing_mode == "rebuild"
-               or tantivy.document_count(snapshot.repo, snapshot.snapshot) == 0)
-    old_entries = [] if rebuild else store.load_manifest(previous.manifest_id)
-    added, removed = diff_manifests(old_entries, snapshot.entries)
-    # Changed paths are removed and re-added: Tantivy deletes by the exact path term.
-    remove_paths = sorted({e.path for e in removed})
-    ensure_documents(repo, added, store, git, config, stats)  # symbol names come from the IR
-    names = store.symbol_names(doc_key(e.blob_sha, config) for e in added)
-    documents = _documents(repo, added, names, git, config, stats)
-    stats.counts["documents_added"] = tantivy.apply(snapshot.repo, snapshot.snapshot, remove_paths, documents,
-                                                    rebuild=rebuild)
-    stats.counts["documents_removed"] = len(remove_paths)
-    stats.counts["documents_total"] = tantivy.document_count(snapshot.repo, snapshot.snapshot)
-    store.publish(snapshot.repo, snapshot.snapshot, STAGE, snapshot.commit, snapshot.manifest_id)
+    stats = StageStats(STAGE, counts={"documents_added": 0, "documents_removed": 0})
+    partition = (snapshot.repo, snapshot.snapshot)
+    rebuild = config.lexical.indexing_mode == "rebuild"
+    with tantivy.partition_lock(*partition):
+        # A manifest's index that exists is complete (a re-run, or a branch switched back): publish it as is.
+        reuse = not rebuild and tantivy.has_index(*partition, snapshot.manifest_id)
+        base = None if reuse else _base_manifest(store, tantivy, snapshot, rebuild)
+        added, removed = ([], []) if reuse else diff_manifests(store.load_manifest(base) if base else [],
+                                                               snapshot.entries)
+        ensure_documents(repo, added, store, git, config, stats)  # symbol names come from the IR
+        if not reuse:
+            # Changed paths are removed and re-added: Tantivy deletes by the exact path term.
+            remove_paths = sorted({e.path for e in removed})
+            names = store.symbol_names(doc_key(e.blob_sha, config) for e in added)
+            documents = _documents(repo, added, names, git, config, stats)
+            stats.counts["documents_added"] = tantivy.build(*partition, snapshot.manifest_id, base_manifest_id=base,
+                                                            remove_paths=remove_paths, add=documents)
+            stats.counts["documents_removed"] = len(remove_paths)
+        stats.counts["documents_total"] = tantivy.document_count(*partition, snapshot.manifest_id)
+        store.publish(*partition, STAGE, snapshot.commit, snapshot.manifest_id)
+        serving = store.serving(*partition)  # read after publishing: it may just have moved to this manifest
+        tantivy.retain(*partition, {snapshot.manifest_id} | ({serving.manifest_id} if serving else set()))
     return stats.finish(config.metrics.min_duration_epsilon)
+
+
+def _base_manifest(store: MetadataStore, tantivy: TantivyResource, snapshot: SourceSnapshot,
+                   rebuild: bool) -> str | None:
+    """The manifest whose index the new one starts from: the last published, if its index is on disk
+    (a directory deleted by hand, or a new schema version, means building from nothing)."""
+    previous = None if rebuild else store.published(snapshot.repo, snapshot.snapshot, STAGE)
+    if previous is None or not tantivy.has_index(snapshot.repo, snapshot.snapshot, previous.manifest_id):
+        return None
+    return previous.manifest_id
 
 
 def _documents(repo: RepoRecord, entries: list[ManifestEntry], names: dict[str, list[str]], git: GitResource,

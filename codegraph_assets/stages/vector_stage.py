@@ -41,11 +41,17 @@ def build_vectors(snapshot: SourceSnapshot, store: MetadataStore, qdrant: Qdrant
         points.append(ChunkPoint(snapshot.repo, snapshot.snapshot, item.path, item.blob_sha, ordinal,
                                  chunk.chunk_hash, chunk.start_line, chunk.end_line, symbol, item.language))
         embed_text_of[chunk.chunk_hash] = chunk.embed_text
+    with qdrant.writing():  # a second run's vector step waits here while this one writes a local store
+        return _embed_and_publish(snapshot, points, embed_text_of, store, qdrant, embedder, config, stats)
 
+
+def _embed_and_publish(snapshot: SourceSnapshot, points: list[ChunkPoint], embed_text_of: dict[str, str],
+                       store: MetadataStore, qdrant: QdrantResource, embedder: EmbeddingResource,
+                       config: IndexingConfig, stats: StageStats) -> StageStats:
     model_id = embedder.model_id()
     collection = qdrant.collection_name(model_id)
     qdrant.ensure_collection(collection, embedder.dimension)
-    existing = qdrant.point_ids(collection, snapshot.repo, snapshot.snapshot)
+    existing = qdrant.point_files(collection, snapshot.repo, snapshot.snapshot)
     wanted = {p.point_id for p in points}
     new_points = [p for p in points if p.point_id not in existing]
     needed = sorted({p.chunk_hash for p in new_points})
@@ -67,11 +73,13 @@ def build_vectors(snapshot: SourceSnapshot, store: MetadataStore, qdrant: Qdrant
         store.save_embeddings(model_id, embedded)  # saved per batch: a killed run resumes here
         vectors.update(embedded)
         stats.add("chunks_embedded", len(batch))
-    # New points first, then the head moves, then stale points go: readers filter hits by the published
+    # New points first, then the head moves, then stale points go: readers filter hits by the serving
     # manifest's (path, blob), so at every moment they see exactly one complete snapshot.
     qdrant.upsert(collection, new_points, [vectors[p.chunk_hash] for p in new_points])
     store.publish(snapshot.repo, snapshot.snapshot, STAGE, snapshot.commit, snapshot.manifest_id)
-    stale = existing - wanted
+    serving_files = _still_serving(store, snapshot)
+    stale = {point_id for point_id, (path, blob) in existing.items()
+             if point_id not in wanted and serving_files.get(path) != blob}
     qdrant.delete(collection, stale)
     stats.counts["points_upserted"] = len(new_points)
     stats.counts["points_deleted"] = len(stale)
@@ -81,3 +89,12 @@ def build_vectors(snapshot: SourceSnapshot, store: MetadataStore, qdrant: Qdrant
     if stats.counts["chunks_embedded"]:
         stats.counts["chunks_per_s"] = int(stats.rate("chunks_embedded"))
     return stats
+
+
+def _still_serving(store: MetadataStore, snapshot: SourceSnapshot) -> dict[str, str]:
+    """path → blob of the serving snapshot when it is not this one yet (lexical has not published this
+    manifest): its points stay until the partition's next vector run."""
+    serving = store.serving(snapshot.repo, snapshot.snapshot)
+    if serving is None or serving.manifest_id == snapshot.manifest_id:
+        return {}
+    return {e.path: e.blob_sha for e in store.load_manifest(serving.manifest_id) if e.indexed}

@@ -9,9 +9,19 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from codegraph_assets.config import codegraph_home
-from resources.metadata_store.store import MetadataStore, PublishedSnapshot, RepoRecord, SnapshotChunk
+from resources.metadata_store.store import (
+    INDEX_STAGES,
+    SERVING,
+    MetadataStore,
+    PublishedSnapshot,
+    RepoRecord,
+    SnapshotChunk,
+)
 
-__all__ = ["MetadataStore", "MetadataStoreResource", "PublishedSnapshot", "RepoRecord", "SnapshotChunk"]
+__all__ = [
+    "INDEX_STAGES", "SERVING", "MetadataStore", "MetadataStoreResource", "PublishedSnapshot", "RepoRecord",
+    "SnapshotChunk",
+]
 
 
 class MetadataStoreResource(dg.ConfigurableResource):

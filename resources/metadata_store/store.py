@@ -34,6 +34,7 @@ _MIGRATION_LOCK_KEY = 0x636F6465  # "code": the advisory lock id that serializes
 # (read committed) GC's statements would otherwise each see a different set of live rows. SQLite
 # already runs one write transaction at a time.
 _GC_LOCK_KEY = 0x67630000
+_PUBLISH_LOCK_SPACE = 0x70756220  # "pub ": two-key advisory locks (space, partition hash) for publish
 _MAX_BOUND_PARAMETERS = 30_000  # below SQLite's 32,766 and PostgreSQL's 65,535 per statement
 
 
@@ -43,6 +44,11 @@ class RepoRecord:
     location: str
     kind: str
     refs: tuple[str, ...]
+
+
+# The stages whose heads must all name one manifest before searches see it, and the head they then move.
+INDEX_STAGES = ("ir", "lexical", "chunk", "vector")
+SERVING = "serving"
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,18 +290,40 @@ class MetadataStore:
             self._insert_ignore(conn, t.embeddings, rows)
 
     # -- published heads ---------------------------------------------------------------------------
-    def publish(self, repo: str, snapshot: str, stage: str, commit: str, manifest_id: str) -> None:
-        """Point readers of (repo, snapshot, stage) at a fully written manifest (an atomic upsert)."""
+    def publish(self, repo: str, snapshot: str, stage: str, commit: str, manifest_id: str) -> bool:
+        """Point (repo, snapshot, stage) at a fully written manifest. When that completes the set (every
+        index stage now on this manifest), the partition's SERVING head, the one searches read, moves to
+        it in the same transaction: readers switch from one complete snapshot to the next in one step.
+        Returns whether the serving head moved."""
         p = t.published_snapshots
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(p).values(repo=repo, snapshot=snapshot, stage=stage, commit_sha=commit,
-                                             manifest_id=manifest_id)
-        statement = statement.on_conflict_do_update(
+        partition = and_(p.c.repo == repo, p.c.snapshot == snapshot)
+        with self._errors(f"publish {repo}|{snapshot} {stage}"), self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":  # SQLite serializes writers by itself
+                # Two stages finishing at once: the second to commit must see the first one's head.
+                conn.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:partition))"),
+                             {"space": _PUBLISH_LOCK_SPACE, "partition": f"{repo}|{snapshot}"})
+            conn.execute(self._head_upsert(conn, repo, snapshot, stage, commit, manifest_id))
+            heads = conn.execute(select(p.c.stage, p.c.manifest_id)
+                                 .where(and_(partition, p.c.stage.in_(INDEX_STAGES)))).all()
+            complete = len(heads) == len(INDEX_STAGES) and {row.manifest_id for row in heads} == {manifest_id}
+            if complete:
+                conn.execute(self._head_upsert(conn, repo, snapshot, SERVING, commit, manifest_id))
+        return complete
+
+    def serving(self, repo: str, snapshot: str) -> PublishedSnapshot | None:
+        """The complete snapshot searches read: the last manifest every index stage published."""
+        return self.published(repo, snapshot, SERVING)
+
+    @staticmethod
+    def _head_upsert(conn, repo: str, snapshot: str, stage: str, commit: str, manifest_id: str):
+        p = t.published_snapshots
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        return dialect.insert(p).values(
+            repo=repo, snapshot=snapshot, stage=stage, commit_sha=commit, manifest_id=manifest_id,
+        ).on_conflict_do_update(
             index_elements=[p.c.repo, p.c.snapshot, p.c.stage],
             set_={"commit_sha": commit, "manifest_id": manifest_id, "published_at": func.now()},
         )
-        with self._errors(f"publish {repo}|{snapshot} {stage}"), self.engine.begin() as conn:
-            conn.execute(statement)
 
     def pin_run_commit(self, run_id: str, repo: str, snapshot: str, commit: str) -> str:
         """The commit this run indexes for (repo, snapshot): the first pin wins, later callers get it."""
@@ -312,6 +340,13 @@ class MetadataStore:
             row = conn.execute(select(p).where(and_(p.c.repo == repo, p.c.snapshot == snapshot,
                                                     p.c.stage == stage))).first()
         return None if row is None else PublishedSnapshot(repo, snapshot, stage, row.commit_sha, row.manifest_id)
+
+    def published_heads(self) -> list[PublishedSnapshot]:
+        """Every head of every partition, serving heads included."""
+        p = t.published_snapshots
+        with self._errors("list published heads"), self.engine.connect() as conn:
+            rows = conn.execute(select(p).order_by(p.c.repo, p.c.snapshot, p.c.stage)).all()
+        return [PublishedSnapshot(r.repo, r.snapshot, r.stage, r.commit_sha, r.manifest_id) for r in rows]
 
     # -- garbage collection ------------------------------------------------------------------------
     def collect_garbage(self, unused_since: datetime) -> dict[str, int]:

@@ -8,6 +8,7 @@ Tantivy, Qdrant and the metadata store hold exactly the manifest.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import shutil
 import tempfile
@@ -101,10 +102,11 @@ def _check_snapshot(indexer: Indexer, history: History, snapshot: str) -> None:
                 assert hit.snippet in files[hit.path], (mode, hit.path, hit.snippet)
     with dg.build_resources(indexer.resources) as r:
         store = r.metadata.open()
-        head = store.published("hist", snapshot, "vector")
+        head = store.serving("hist", snapshot)
+        assert head == dataclasses.replace(store.published("hist", snapshot, "vector"), stage="serving")
         entries = [e for e in store.load_manifest(head.manifest_id) if e.indexed]
         assert sorted(e.path for e in entries) == sorted(files)
-        assert r.tantivy.document_count("hist", snapshot) == len(files)
+        assert r.tantivy.document_count("hist", snapshot, head.manifest_id) == len(files)
         chunks = list(store.snapshot_chunks(entries, {e.blob_sha: chunk_set_key(doc_key(e.blob_sha, indexer.config))
                                                       for e in entries}))
         collection = r.qdrant.collection_name(r.embeddings.model_id())

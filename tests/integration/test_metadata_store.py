@@ -132,6 +132,23 @@ def test_publish_moves_the_head_of_a_stage(store):
     assert store.published("repo", "main", "lexical") is None
 
 
+def test_the_serving_head_moves_only_when_every_stage_published_one_manifest(store):
+    for stage in ("ir", "lexical", "chunk"):
+        assert store.publish("repo", "main", stage, "c1", "m1") is False
+        assert store.serving("repo", "main") is None
+    assert store.publish("repo", "main", "vector", "c1", "m1") is True
+    assert (store.serving("repo", "main").commit, store.serving("repo", "main").manifest_id) == ("c1", "m1")
+    # The next commit: readers keep the complete c1 while some stages are already on c2.
+    for stage in ("lexical", "ir", "chunk"):
+        store.publish("repo", "main", stage, "c2", "m2")
+        assert store.serving("repo", "main").manifest_id == "m1"
+    store.publish("repo", "main", "vector", "c2", "m2")
+    assert store.serving("repo", "main").manifest_id == "m2"
+    assert store.serving("repo", "other") is None
+    assert {(h.stage, h.manifest_id) for h in store.published_heads()} == {
+        ("ir", "m2"), ("lexical", "m2"), ("chunk", "m2"), ("vector", "m2"), ("serving", "m2")}
+
+
 def test_an_unreachable_database_is_an_infrastructure_error_without_the_password():
     resource = MetadataStoreResource(backend="postgres",
                                      postgres_dsn="postgresql://codegraph:s3cret-pw@127.0.0.1:1/none")

@@ -6,7 +6,6 @@ import os
 import shutil
 
 import dagster as dg
-import tantivy
 from indexing import Indexer
 
 from codegraph_assets.partitions import REPO_DIMENSION, SNAPSHOT_DIMENSION
@@ -78,23 +77,16 @@ def test_a_held_tantivy_writer_lock_is_transient_and_retried(codegraph_home, mak
     indexer = Indexer()
     indexer.register("locked", str(repo.path), ["main"])
     tantivy_resource = indexer.resources["tantivy"]
-    directory = tantivy_resource.partition_dir("locked", "main")
-    directory.mkdir(parents=True)
-    from resources.tantivy_index import _schema
-
-    writer = tantivy.Index(_schema(), path=str(directory)).writer(15_000_000, 1)  # another writer holds the lock
     retry = {"retry": {"max_retries": 2, "base_delay_s": 0.0}}
-    result = indexer.materialize("locked", "main", raise_on_error=False,
-                                 run_config={"ops": {"lexical": {"config": retry}}})
+    with tantivy_resource.partition_lock("locked", "main"):  # another run is writing this partition
+        result = indexer.materialize("locked", "main", raise_on_error=False,
+                                     run_config={"ops": {"lexical": {"config": retry}}})
     events = result.result.all_events
     retries = [e for e in events if e.event_type_value == "STEP_UP_FOR_RETRY" and e.step_key == "lexical"]
     assert len(retries) == 2
     failure = next(e for e in events if e.event_type_value == "STEP_FAILURE" and e.step_key == "lexical")
     assert "TRANSIENT INDEX_LOCKED" in failure.event_specific_data.error.message
-    del writer  # releasing the lock lets the same partition succeed
-    import gc
-
-    gc.collect()
+    # released, the same partition succeeds
     assert indexer.materialize("locked", "main").result.success
 
 

@@ -29,11 +29,11 @@ def test_the_four_assets_share_the_repo_snapshot_partitions():
         assert [d.name for d in partitions.partitions_defs] == ["repo", "snapshot"]
 
 
-def test_lexical_does_not_depend_on_ir_so_they_run_in_parallel():
+def test_lexical_runs_beside_ir_and_chunk_and_vector_completes_the_snapshot_last():
     graph = defs.resolve_asset_graph()
     parents = {key.to_user_string(): {p.to_user_string() for p in graph.get(key).parent_keys}
                for key in graph.get_all_asset_keys()}
-    assert parents == {"ir": set(), "lexical": set(), "chunk": {"ir"}, "vector": {"chunk"}}
+    assert parents == {"ir": set(), "lexical": set(), "chunk": {"ir"}, "vector": {"chunk", "lexical"}}
 
 
 def test_dagster_graphql_sees_assets_partitions_and_config_schema_from_workspace_yaml(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -85,7 +86,7 @@ def test_a_sqlite_writer_holding_the_database_is_db_locked(codegraph_home, paylo
 def test_an_unreadable_tantivy_meta_file_is_index_corrupted(codegraph_home, payload):
     handler = LexicalIndexHandler()
     assert run(handler, payload).success
-    meta = handler.resources["tantivy"].partition_dir("svc", "main") / "meta.json"
+    [meta] = handler.resources["tantivy"].partition_dir("svc", "main").glob("*/meta.json")  # the one manifest
     meta.write_text("{ not json")
     assert_error(run(LexicalIndexHandler(), payload), ErrorCode.INDEX_CORRUPTED)
 
@@ -93,8 +94,13 @@ def test_an_unreadable_tantivy_meta_file_is_index_corrupted(codegraph_home, payl
 def test_an_index_with_another_schema_is_a_lexical_index_error(codegraph_home, payload):
     import tantivy
 
-    directory = build_resource_defs(load_indexing_config())["tantivy"].partition_dir("svc", "main")
-    directory.mkdir(parents=True)
+    handler = LexicalIndexHandler()
+    assert run(handler, payload).success
+    # An index written with other fields under the same schema version (someone forgot to bump it).
+    [directory] = handler.resources["tantivy"].partition_dir("svc", "main").glob("*/meta.json")
+    directory = directory.parent
+    shutil.rmtree(directory)
+    directory.mkdir()
     builder = tantivy.SchemaBuilder()
     builder.add_text_field("something_else", stored=True)
     tantivy.Index(builder.build(), path=str(directory))
