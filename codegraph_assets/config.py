@@ -12,8 +12,9 @@ import json
 import os
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SemanticTier = Literal["BASE", "EXTENDED", "FULL"]
 
@@ -148,6 +149,27 @@ class GarbageConfig(_Section):
     grace_hours: float = Field(24.0, ge=0)  # runs in flight use manifests newer than this; never collected
 
 
+class AutomationConfig(_Section):
+    """The nightly reindex schedule and the push sensor. Read when the code location loads (they shape the
+    schedule and sensor definitions), so every field is load-time. Both are defined STOPPED unless enabled:
+    turned on, they fetch every remote and launch runs on their own."""
+
+    nightly_cron: str = Field("0 2 * * *", json_schema_extra=LOAD_TIME)
+    nightly_timezone: str = Field("UTC", json_schema_extra=LOAD_TIME)  # an IANA name, e.g. Europe/Berlin
+    nightly_enabled: bool = Field(False, json_schema_extra=LOAD_TIME)  # RUNNING on first load when true
+    push_sensor_interval_s: int = Field(60, ge=1, json_schema_extra=LOAD_TIME)
+    push_sensor_enabled: bool = Field(False, json_schema_extra=LOAD_TIME)
+
+    @field_validator("nightly_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}; use an IANA name such as UTC or Europe/Berlin") from exc
+        return value
+
+
 class CacheKeysConfig(_Section):
     ir_prefix: str = "ir"
     chunk_prefix: str = "chunk"
@@ -175,6 +197,7 @@ class IndexingConfig(_Section):
     search: SearchConfig = SearchConfig()
     retry: RetryConfig = RetryConfig()
     garbage: GarbageConfig = GarbageConfig()
+    automation: AutomationConfig = AutomationConfig()
     cache_keys: CacheKeysConfig = CacheKeysConfig()
 
     def metadata_db_path(self) -> Path:

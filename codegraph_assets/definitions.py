@@ -1,8 +1,11 @@
-"""The codegraph code location: four partitioned assets and the resources they run on."""
+"""The codegraph code location: four partitioned assets, the job, schedule and sensor that run them, and
+the resources they run on."""
 
 import dagster as dg
 
 from codegraph_assets.assets import ALL_ASSETS
+from codegraph_assets.automation.schedule import build_nightly_schedule
+from codegraph_assets.automation.sensor import build_push_sensor
 from codegraph_assets.config import load_indexing_config
 from codegraph_assets.partitions import REPO_SNAPSHOT
 from codegraph_assets.resource_defs import build_resource_defs
@@ -12,8 +15,11 @@ index_partition_job = dg.define_asset_job(
     description="ir and lexical in parallel, then chunk, then vector, for one repo|snapshot.",
 )
 
+config = load_indexing_config()
 defs = dg.Definitions(
     assets=ALL_ASSETS,
     jobs=[index_partition_job],
-    resources=build_resource_defs(load_indexing_config()),
+    schedules=[build_nightly_schedule(index_partition_job, config.automation)],
+    sensors=[build_push_sensor(index_partition_job, config.automation)],
+    resources=build_resource_defs(config),
 )

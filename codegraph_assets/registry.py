@@ -1,11 +1,14 @@
-"""The repository registry: repos and their refs in the metadata store, mirrored as dynamic partitions."""
+"""The repository registry: repos, their refs and ref patterns in the metadata store; refs mirrored as dynamic
+partitions."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import dagster as dg
 
+from codegraph_assets.automation.ref_watch import validate_ref_pattern
 from codegraph_assets.errors import CodegraphError, ErrorCode
 from codegraph_assets.partitions import REPO_DIMENSION, SNAPSHOT_DIMENSION
 from resources.git import WORKTREE_SNAPSHOT, parse_location, validate_ref
@@ -31,14 +34,25 @@ def default_repo_name(location: str) -> str:
 
 
 def register_repo(store: MetadataStore, instance: dg.DagsterInstance, name: str, location: str,
-                  refs: list[str]) -> RepoRecord:
-    """Record the repo and add its partitions; a plain directory gets the single snapshot `local`."""
+                  refs: list[str], patterns: Sequence[str] = ()) -> RepoRecord:
+    """Record the repo and add its partitions; a plain directory gets the single snapshot `local`.
+
+    `patterns` (globs such as `release/*`, `v*`) are added to the repo's patterns: the push sensor starts
+    tracking every branch or tag that matches one when it appears."""
     validate_repo_name(name)
     parsed = parse_location(location)
     if parsed.kind == "directory":
+        if patterns:
+            raise CodegraphError(
+                ErrorCode.INVALID_PAYLOAD, f"{location!r} is a plain directory: it has no branches or tags to track",
+                input=location, fix="drop --track, or register a git repository",
+            )
         refs = [WORKTREE_SNAPSHOT]
     refs = [validate_ref(ref) for ref in refs]
+    patterns = [validate_ref_pattern(pattern) for pattern in patterns]
     record = store.add_repo(name, parsed.location, parsed.kind, refs)
+    if patterns:
+        store.add_ref_patterns(name, patterns)
     instance.add_dynamic_partitions(REPO_DIMENSION, [name])
     instance.add_dynamic_partitions(SNAPSHOT_DIMENSION, list(record.refs))
     return record
@@ -51,7 +65,10 @@ def unregister_repo(store: MetadataStore, instance: dg.DagsterInstance, name: st
     points stay on disk until garbage collection (content-addressed rows may serve other repos).
     """
     record = store.get_repo(name)
-    if record is None or not store.remove_repo(name):
+    if record is None:
+        return False
+    store.remove_ref_patterns(name)
+    if not store.remove_repo(name):
         return False
     instance.delete_dynamic_partition(REPO_DIMENSION, name)
     still_tracked = {ref for repo in store.list_repos() for ref in repo.refs}

@@ -176,6 +176,42 @@ class GitResource(dg.ConfigurableResource):
                            cwd=self.git_dir(repo, kind, location), what=f"list refs of {repo}")
         return bool(result.stdout.strip())
 
+    def list_refs(self, repo: str, kind: RepoKind, location: str) -> dict[str, str]:
+        """Every branch and tag name → the commit it names, as the last `sync` left the mirror.
+
+        A branch wins over a tag of the same name, as in `resolve_ref`; tags of trees or blobs and names
+        that are not UTF-8 are left out. {} for a plain directory (it has no refs). No user input reaches git."""
+        if kind == "directory":
+            return {}
+        git_dir = self.git_dir(repo, kind, location)
+        out = self._run(
+            ["for-each-ref", "--format=%(refname)%09%(objecttype)%09%(objectname)%09%(*objecttype)%09%(*objectname)",
+             "refs/heads", "refs/tags"],
+            cwd=git_dir, what=f"list refs of {repo}",
+        ).stdout
+        branches: dict[str, str] = {}
+        tags: dict[str, str] = {}
+        for line in out.splitlines():
+            try:
+                refname, object_type, sha, peeled_type, peeled_sha = line.decode("utf-8").split("\t")
+            except (UnicodeDecodeError, ValueError):
+                continue
+            if object_type == "commit":
+                commit = sha
+            elif object_type == "tag" and peeled_type == "commit":
+                commit = peeled_sha
+            elif object_type == "tag":  # a tag of a tag: let git peel it all the way
+                result = self._run(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{refname}^{{commit}}"],
+                                   cwd=git_dir, what=f"resolve {refname} in {repo}", check=False)
+                commit = result.stdout.decode().strip() if result.returncode == 0 else ""
+            else:
+                commit = ""
+            if commit and refname.startswith("refs/heads/"):
+                branches[refname.removeprefix("refs/heads/")] = commit
+            elif commit:
+                tags[refname.removeprefix("refs/tags/")] = commit
+        return tags | branches
+
     def verify_commit(self, repo: str, kind: RepoKind, location: str, commit: str) -> str:
         """`commit` itself when it is a full sha of a commit in this repository (a worktree id for
         directories); INVALID_PAYLOAD otherwise, so a pinned commit can never be a ref or an option."""

@@ -24,6 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("location", metavar="PATH_OR_URL")
     add.add_argument("--ref", action="append", default=[], help="branch or tag to track (repeatable)")
+    add.add_argument("--track", action="append", default=[], metavar="PATTERN",
+                     help="glob over branch and tag names, e.g. 'release/*' or 'v*': the push sensor starts "
+                          "tracking matching refs when they appear (repeatable)")
     add.set_defaults(handler=repo_commands.add)
     listing = repo.add_parser("list", help="list registered repositories")
     listing.add_argument("--json", action="store_true")

@@ -133,6 +133,33 @@ class MetadataStore:
             conn.execute(delete(t.published_snapshots).where(t.published_snapshots.c.repo == name))
             return conn.execute(delete(t.repos).where(t.repos.c.name == name)).rowcount > 0
 
+    def track_refs(self, name: str, refs: Iterable[str]) -> list[str]:
+        """Add refs to a registered repository's tracked refs; returns those it did not track before."""
+        r = t.repo_refs
+        with self._errors(f"track refs of repository {name!r}"), self.engine.begin() as conn:
+            known = set(conn.execute(select(r.c.ref).where(r.c.repo == name)).scalars())
+            new = sorted(set(refs) - known)
+            self._insert_ignore(conn, r, [{"repo": name, "ref": ref} for ref in new])
+        return new
+
+    def add_ref_patterns(self, name: str, patterns: Iterable[str]) -> None:
+        """Record globs whose matching branches and tags the repository starts tracking when they appear."""
+        with self._errors(f"record ref patterns of repository {name!r}"), self.engine.begin() as conn:
+            self._insert_ignore(conn, t.repo_ref_patterns, [{"repo": name, "pattern": p} for p in set(patterns)])
+
+    def ref_patterns(self) -> dict[str, tuple[str, ...]]:
+        """Repository → its ref patterns, for every repository that has some."""
+        rp = t.repo_ref_patterns
+        patterns: dict[str, list[str]] = {}
+        with self._errors("read ref patterns"), self.engine.connect() as conn:
+            for row in conn.execute(select(rp.c.repo, rp.c.pattern).order_by(rp.c.repo, rp.c.pattern)):
+                patterns.setdefault(row.repo, []).append(row.pattern)
+        return {repo: tuple(values) for repo, values in patterns.items()}
+
+    def remove_ref_patterns(self, name: str) -> None:
+        with self._errors(f"remove ref patterns of repository {name!r}"), self.engine.begin() as conn:
+            conn.execute(delete(t.repo_ref_patterns).where(t.repo_ref_patterns.c.repo == name))
+
     # -- manifests -------------------------------------------------------------------------------
     def save_manifest(self, manifest_id: str, repo: str, commit: str, entries: Sequence[ManifestEntry]) -> None:
         """Store a manifest once; concurrent savers of the same id (ir and lexical) both succeed."""

@@ -163,3 +163,12 @@ run_commits = Table(
     Column("commit_sha", String(80), nullable=False),
     Column("created_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
 )
+
+repo_ref_patterns = Table(
+    "repo_ref_patterns",
+    metadata,
+    # Globs (fnmatch, over whole branch and tag names: release/*, v*) whose matching refs the push sensor
+    # starts tracking (into repo_refs) when they appear. Matched in Python, never passed to git.
+    Column("repo", String(200), primary_key=True),
+    Column("pattern", String(500), primary_key=True),
+)

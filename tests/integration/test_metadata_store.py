@@ -48,9 +48,10 @@ def _document() -> DocumentIR:
 def test_migrations_create_every_table_and_record_the_revision(store):
     tables = set(inspect(store.engine).get_table_names())
     assert {"repos", "manifests", "manifest_entries", "ir_documents", "ir_symbols", "ir_occurrences",
-            "chunks", "chunk_texts", "embeddings", "published_snapshots", "run_commits", "alembic_version"} <= tables
+            "chunks", "chunk_texts", "embeddings", "published_snapshots", "run_commits", "repo_ref_patterns",
+            "alembic_version"} <= tables
     with store.engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0003"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0004"
 
 
 def test_migrating_twice_is_harmless(store):
@@ -184,8 +185,19 @@ def test_a_database_at_the_first_revision_upgrades_in_place(tmp_path):
     command.upgrade(config, "0001")  # a store created by the first release
     resource = MetadataStoreResource(backend="sqlite", sqlite_path=str(tmp_path / "old.db"))
     store = resource.open()
-    assert "run_commits" in inspect(store.engine).get_table_names()
+    assert {"run_commits", "repo_ref_patterns"} <= set(inspect(store.engine).get_table_names())
     resource.close()
+
+
+def test_ref_patterns_and_pattern_tracked_refs_belong_to_their_repository(store):
+    store.add_repo("payments", "/srv/payments", "git_local", ["main"])
+    store.add_ref_patterns("payments", ["release/*", "v*"])
+    store.add_ref_patterns("payments", ["v*"])
+    assert store.ref_patterns() == {"payments": ("release/*", "v*")}
+    assert store.track_refs("payments", ["main", "release/1.0"]) == ["release/1.0"]
+    assert store.get_repo("payments").refs == ("main", "release/1.0")
+    store.remove_ref_patterns("payments")
+    assert store.ref_patterns() == {}
 
 
 def test_garbage_collection_keeps_what_published_manifests_reach(store):

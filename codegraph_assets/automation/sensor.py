@@ -1,0 +1,90 @@
+"""The push sensor: polls every tracked repository's refs and requests a run when a push moves one.
+
+State lives in the cursor ({repo: {ref: commit}}); run keys (`repo:ref:commit`) deduplicate across ticks,
+and a commit the partition already serves (all four stages published it) is never requested again. Refs that
+match a repository's patterns (`codegraph repo add … --track 'release/*'`) become tracked refs and
+partitions when they first appear. A repository that cannot be fetched is logged on the tick, by name,
+and the others are still served.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from codegraph_assets.automation.ref_watch import Cursor, PartitionRun, dump_cursor, parse_cursor, plan_pushes
+from codegraph_assets.automation.repo_heads import fetch_heads, is_trackable, poll_failure, run_request
+from codegraph_assets.config import AutomationConfig
+from codegraph_assets.errors import CodegraphError
+from codegraph_assets.partitions import REPO_DIMENSION, REPO_PARTITIONS, SNAPSHOT_DIMENSION, SNAPSHOT_PARTITIONS
+from resources.git import GitResource
+from resources.metadata_store import MetadataStore, MetadataStoreResource
+
+PUSH_SENSOR_NAME = "push_sensor"
+
+
+def build_push_sensor(job: dg.UnresolvedAssetJobDefinition, config: AutomationConfig) -> dg.SensorDefinition:
+    """The sensor for `job` (the index job), polling every `config.push_sensor_interval_s` seconds."""
+
+    @dg.sensor(
+        name=PUSH_SENSOR_NAME, job=job, minimum_interval_seconds=config.push_sensor_interval_s,
+        default_status=(dg.DefaultSensorStatus.RUNNING if config.push_sensor_enabled
+                        else dg.DefaultSensorStatus.STOPPED),
+        description="Fetches every tracked repository and indexes each tracked ref a push moved (one run per "
+                    "repo, ref and commit); starts tracking new refs that match a repository's patterns.",
+    )
+    def push_sensor(context: dg.SensorEvaluationContext, metadata: MetadataStoreResource,
+                    git: GitResource) -> dg.SensorResult:
+        store = metadata.open()
+        cursor = parse_cursor(context.cursor)
+        patterns = store.ref_patterns()
+        runs: list[PartitionRun] = []
+        next_cursor: Cursor = {}
+        failures: list[str] = []
+        for repo in store.list_repos():
+            if repo.kind == "directory":
+                continue  # a plain directory has no refs to push to; the nightly schedule re-reads it
+            try:
+                heads = fetch_heads(git, repo, repo.refs)
+            except CodegraphError as error:
+                failures.append(poll_failure(repo, error))
+                context.log.warning(failures[-1])
+                if repo.name in cursor:
+                    next_cursor[repo.name] = cursor[repo.name]  # unchanged: its refs are checked next tick
+                continue
+            plan = plan_pushes(repo.name, repo.refs, patterns.get(repo.name, ()), heads, cursor.get(repo.name, {}),
+                               is_indexed=lambda ref, commit, name=repo.name: _is_indexed(store, name, ref, commit),
+                               is_trackable=is_trackable)
+            if plan.new_refs:
+                store.track_refs(repo.name, plan.new_refs)
+                context.log.info(f"repository {repo.name!r} now tracks {', '.join(plan.new_refs)} (matched "
+                                 f"{', '.join(patterns[repo.name])})")
+            runs.extend(plan.runs)
+            next_cursor[repo.name] = plan.seen
+        for run in runs:
+            context.log.info(f"{run.repo}|{run.ref} moved to {run.commit}: requesting a run")
+        skip = None
+        if not runs:
+            skip = "no tracked ref moved" + (f"; {'; '.join(failures)}" if failures else "")
+        return dg.SensorResult(
+            run_requests=[run_request(run, "push") for run in runs], skip_reason=skip,
+            cursor=dump_cursor(next_cursor),
+            dynamic_partitions_requests=_missing_partitions(context.instance, runs),
+        )
+
+    return push_sensor
+
+
+def _is_indexed(store: MetadataStore, repo: str, ref: str, commit: str) -> bool:
+    serving = store.serving(repo, ref)
+    return serving is not None and serving.commit == commit
+
+
+def _missing_partitions(instance: dg.DagsterInstance, runs: list[PartitionRun]) -> list[dg.AddDynamicPartitionsRequest]:
+    """Add requests for the partition keys the runs need and the instance lacks (new refs, mostly)."""
+    requests = []
+    for dimension, definition, keys in ((REPO_DIMENSION, REPO_PARTITIONS, {run.repo for run in runs}),
+                                        (SNAPSHOT_DIMENSION, SNAPSHOT_PARTITIONS, {run.ref for run in runs})):
+        missing = sorted(keys - set(instance.get_dynamic_partitions(dimension)))
+        if missing:
+            requests.append(definition.build_add_request(missing))
+    return requests
