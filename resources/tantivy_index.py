@@ -169,8 +169,9 @@ class TantivyResource(dg.ConfigurableResource):
         searcher = index.searcher()
         if searcher.num_docs == 0:
             return []
-        hits = searcher.search(tantivy.Query.all_query(), searcher.num_docs).hits
-        return sorted((searcher.doc(address)["path"][0], searcher.doc(address)["blob"][0]) for _, address in hits)
+        documents = [searcher.doc(address) for _, address in
+                     searcher.search(tantivy.Query.all_query(), searcher.num_docs).hits]
+        return sorted((doc["path"][0], doc["blob"][0]) for doc in documents)
 
     def search(self, repo: str, snapshot: str, manifest_id: str, query: str, limit: int) -> list[LexicalMatch]:
         """BM25 over code tokens of content, symbol names (boosted) and path, in one manifest's index."""

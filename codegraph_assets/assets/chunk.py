@@ -3,7 +3,7 @@
 import dagster as dg
 
 from codegraph_assets.assets.ir import ir
-from codegraph_assets.assets.targets import ASSET_GROUP, output, upstream_target
+from codegraph_assets.assets.targets import ASSET_GROUP, output, trace_result, traced_stage, upstream_target
 from codegraph_assets.error_policy import classified_failures
 from codegraph_assets.partitions import REPO_SNAPSHOT
 from codegraph_assets.run_config import IndexingRunConfig
@@ -17,8 +17,9 @@ from resources.metadata_store import MetadataStoreResource
 def chunk(context: dg.AssetExecutionContext, config: IndexingRunConfig, metadata: MetadataStoreResource,
           git: GitResource):
     settings = config.to_indexing_config()
-    with classified_failures(context, settings.retry):
+    with classified_failures(context, settings.retry), traced_stage(context) as span:
         store = metadata.open()
         target = upstream_target(context, store, "ir")
         stats = build_chunks(target.repo, target.snapshot, store, git, settings)
+        trace_result(span, target, stats)
     return output(target, stats)

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from codegraph_assets.assets.targets import ASSET_GROUP, output, resolve_target
+from codegraph_assets.assets.targets import ASSET_GROUP, output, resolve_target, trace_result, traced_stage
 from codegraph_assets.error_policy import classified_failures
 from codegraph_assets.partitions import REPO_SNAPSHOT
 from codegraph_assets.run_config import IndexingRunConfig
@@ -16,10 +16,11 @@ from resources.metadata_store import MetadataStoreResource
 def ir(context: dg.AssetExecutionContext, config: IndexingRunConfig, metadata: MetadataStoreResource,
        git: GitResource):
     settings = config.to_indexing_config()
-    with classified_failures(context, settings.retry):
+    with classified_failures(context, settings.retry), traced_stage(context) as span:
         store = metadata.open()
         target = resolve_target(context, store, git, settings)
         if target is None:
             return
         stats = build_ir(target.repo, target.snapshot, store, git, settings)
+        trace_result(span, target, stats)
     yield output(target, stats)

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from codegraph_assets.assets.targets import ASSET_GROUP, output, resolve_target
+from codegraph_assets.assets.targets import ASSET_GROUP, output, resolve_target, trace_result, traced_stage
 from codegraph_assets.error_policy import classified_failures
 from codegraph_assets.partitions import REPO_SNAPSHOT
 from codegraph_assets.run_config import IndexingRunConfig
@@ -17,10 +17,11 @@ from resources.tantivy_index import TantivyResource
 def lexical(context: dg.AssetExecutionContext, config: IndexingRunConfig, metadata: MetadataStoreResource,
             git: GitResource, tantivy: TantivyResource):
     settings = config.to_indexing_config()
-    with classified_failures(context, settings.retry):
+    with classified_failures(context, settings.retry), traced_stage(context) as span:
         store = metadata.open()
         target = resolve_target(context, store, git, settings)
         if target is None:
             return
         stats = build_lexical(target.repo, target.snapshot, store, git, tantivy, settings)
+        trace_result(span, target, stats)
     yield output(target, stats)

@@ -9,9 +9,12 @@ store, so they work the same in one run, in separate runs, and in separate conta
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import dagster as dg
+from opentelemetry.trace import Span
 
 from codegraph_assets.config import IndexingConfig
 from codegraph_assets.core.source import SourceSnapshot
@@ -19,6 +22,7 @@ from codegraph_assets.errors import CodegraphError, ErrorCode
 from codegraph_assets.partitions import split_partition_key
 from codegraph_assets.stages.snapshot import load_snapshot, published_snapshot, registered_repo, resolve_commit
 from codegraph_assets.stages.stats import StageStats
+from codegraph_assets.tracing import record_counts, stage_span
 from resources.git import GitResource
 from resources.metadata_store import MetadataStore, RepoRecord
 
@@ -63,6 +67,22 @@ def upstream_target(context: dg.AssetExecutionContext, store: MetadataStore, ups
             input=f"{repo_name}|{ref}", fix=f"materialize the {upstream} asset for this partition first",
         )
     return Target(repo, published_snapshot(head, store))
+
+
+@contextmanager
+def traced_stage(context: dg.AssetExecutionContext) -> Iterator[Span]:
+    """An OpenTelemetry span around the asset's stage (a no-op unless an OTLP endpoint is configured)."""
+    repo, ref = split_partition_key(context.partition_key)
+    with stage_span(context.asset_key.to_user_string(), {
+        "codegraph.repo": repo, "codegraph.snapshot": ref, "dagster.run_id": context.run_id,
+        "dagster.retry_number": context.retry_number,
+    }) as span:
+        yield span
+
+
+def trace_result(span: Span, target: Target, stats: StageStats) -> None:
+    span.set_attribute("codegraph.commit", target.snapshot.commit)
+    record_counts(span, stats.as_dict())
 
 
 def output(target: Target, stats: StageStats) -> dg.MaterializeResult:

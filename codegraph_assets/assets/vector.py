@@ -4,7 +4,7 @@ import dagster as dg
 
 from codegraph_assets.assets.chunk import chunk
 from codegraph_assets.assets.lexical import lexical
-from codegraph_assets.assets.targets import ASSET_GROUP, output, upstream_target
+from codegraph_assets.assets.targets import ASSET_GROUP, output, trace_result, traced_stage, upstream_target
 from codegraph_assets.error_policy import classified_failures
 from codegraph_assets.partitions import REPO_SNAPSHOT
 from codegraph_assets.run_config import IndexingRunConfig
@@ -25,8 +25,9 @@ QDRANT_POOL = "qdrant"
 def vector(context: dg.AssetExecutionContext, config: IndexingRunConfig, metadata: MetadataStoreResource,
            qdrant: QdrantResource, embeddings: EmbeddingResource):
     settings = config.to_indexing_config()
-    with classified_failures(context, settings.retry):
+    with classified_failures(context, settings.retry), traced_stage(context) as span:
         store = metadata.open()
         target = upstream_target(context, store, "chunk")
         stats = build_vectors(target.snapshot, store, qdrant, embeddings, settings)
+        trace_result(span, target, stats)
     return output(target, stats)
