@@ -170,6 +170,15 @@ class AutomationConfig(_Section):
         return value
 
 
+class ChecksConfig(_Section):
+    """Thresholds of the Dagster asset checks (codegraph_assets/assets/checks.py). Each check reads them
+    from the run config of the asset it checks: `max_parse_error_rate` from ir's."""
+
+    max_parse_error_rate: float = Field(
+        0.05, ge=0, le=1, description="Most parsed files with tree-sitter errors (share, 0..1) before the ir "
+        "asset's parse_error_rate check warns.")
+
+
 class CacheKeysConfig(_Section):
     ir_prefix: str = "ir"
     chunk_prefix: str = "chunk"
@@ -198,6 +207,7 @@ class IndexingConfig(_Section):
     retry: RetryConfig = RetryConfig()
     garbage: GarbageConfig = GarbageConfig()
     automation: AutomationConfig = AutomationConfig()
+    checks: ChecksConfig = ChecksConfig()
     cache_keys: CacheKeysConfig = CacheKeysConfig()
 
     def metadata_db_path(self) -> Path:

@@ -36,9 +36,23 @@ def test_lexical_runs_beside_ir_and_chunk_and_vector_completes_the_snapshot_last
     assert parents == {"ir": set(), "lexical": set(), "chunk": {"ir"}, "vector": {"chunk", "lexical"}}
 
 
+CHECKS = {"ir": {"parse_error_rate"}, "lexical": {"documents_match_files"}, "chunk": set(),
+          "vector": {"points_match_chunks", "index_is_fresh"}}
+
+
+def test_the_checks_are_partitioned_like_their_assets_and_run_in_the_index_job():
+    graph = defs.resolve_asset_graph()
+    found: dict[str, set[str]] = {key.to_user_string(): set() for key in graph.get_all_asset_keys()}
+    for key in graph.asset_check_keys:
+        found[key.asset_key.to_user_string()].add(key.name)
+        assert graph.get(key).partitions_def == graph.get(key.asset_key).partitions_def
+    assert found == CHECKS
+    assert defs.resolve_job_def("index_partition").asset_layer.asset_graph.asset_check_keys == graph.asset_check_keys
+
+
 def test_dagster_graphql_sees_assets_partitions_and_config_schema_from_workspace_yaml(tmp_path):
     query = ("{ assetNodes { assetKey { path } isPartitioned partitionDefinition { type } "
-             "configField { configType { key } } } }")
+             "configField { configType { key } } assetChecksOrError { ... on AssetChecks { checks { name } } } } }")
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
     result = subprocess.run([str(Path(sys.executable).parent / "dagster-graphql"), "-w", "workspace.yaml",
                              "-t", query], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
@@ -48,6 +62,7 @@ def test_dagster_graphql_sees_assets_partitions_and_config_schema_from_workspace
     assert {n["assetKey"]["path"][0] for n in nodes} == {"ir", "lexical", "chunk", "vector"}
     assert all(n["isPartitioned"] and n["partitionDefinition"]["type"] == "MULTIPARTITIONED" for n in nodes)
     assert all(n["configField"] is not None for n in nodes)
+    assert {n["assetKey"]["path"][0]: {c["name"] for c in n["assetChecksOrError"]["checks"]} for n in nodes} == CHECKS
 
 
 def test_the_embedded_instance_config_queues_runs_and_limits_the_qdrant_pool(tmp_path):
