@@ -50,7 +50,7 @@ def test_the_checks_are_partitioned_like_their_assets_and_run_in_the_index_job()
     assert defs.resolve_job_def("index_partition").asset_layer.asset_graph.asset_check_keys == graph.asset_check_keys
 
 
-def test_dagster_graphql_sees_assets_partitions_and_config_schema_from_workspace_yaml(tmp_path):
+def test_dagster_graphql_lists_assets_partitions_config_checks_schedule_and_sensor(tmp_path):
     query = ("{ assetNodes { assetKey { path } isPartitioned partitionDefinition { type } "
              "configField { configType { key } } assetChecksOrError { ... on AssetChecks { checks { name } } } } }")
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
@@ -63,6 +63,17 @@ def test_dagster_graphql_sees_assets_partitions_and_config_schema_from_workspace
     assert all(n["isPartitioned"] and n["partitionDefinition"]["type"] == "MULTIPARTITIONED" for n in nodes)
     assert all(n["configField"] is not None for n in nodes)
     assert {n["assetKey"]["path"][0]: {c["name"] for c in n["assetChecksOrError"]["checks"]} for n in nodes} == CHECKS
+
+    query = ("{ repositoriesOrError { ... on RepositoryConnection { nodes { name "
+             "schedules { name cronSchedule executionTimezone } sensors { name minIntervalSeconds } } } } }")
+    result = subprocess.run([str(Path(sys.executable).parent / "dagster-graphql"), "-w", "workspace.yaml",
+                             "-t", query], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    answer = next(line for line in result.stdout.splitlines() if line.startswith('{"data"'))
+    [repository] = json.loads(answer)["data"]["repositoriesOrError"]["nodes"]
+    assert repository["schedules"] == [{"name": "nightly_reindex", "cronSchedule": "0 2 * * *",
+                                        "executionTimezone": "UTC"}]
+    assert repository["sensors"] == [{"name": "push_sensor", "minIntervalSeconds": 60}]
 
 
 def test_the_embedded_instance_config_queues_runs_and_limits_the_qdrant_pool(tmp_path):
