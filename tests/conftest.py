@@ -6,6 +6,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -65,12 +66,12 @@ def codegraph_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """A fresh database on the real PostgreSQL at 127.0.0.1:5432, dropped after the session."""
+@contextmanager
+def fresh_postgres_database(prefix: str) -> Iterator[str]:
+    """A new database on the real PostgreSQL at 127.0.0.1:5432, dropped (connections cut) afterwards."""
     from sqlalchemy import create_engine, text
 
-    name = f"codegraph_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -81,3 +82,10 @@ def postgres_database() -> Iterator[str]:
             conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh database for the test session, dropped after it."""
+    with fresh_postgres_database("codegraph_test") as url:
+        yield url
