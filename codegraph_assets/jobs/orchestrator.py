@@ -214,6 +214,10 @@ def _mark_failed(instance: dg.DagsterInstance, invocation: str, result: Pipeline
         result.run_id = run.run_id
         if not run.is_finished:
             instance.report_run_failed(run, why)
+        # A dead run keeps the pool slots it claimed (vector's "qdrant" has one) until run monitoring frees
+        # them, and the CLI runs without a daemon: give them back now, or later vector steps wait forever.
+        if instance.event_log_storage.supports_global_concurrency_limits:
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
 
 
 def _run_tagged(instance: dg.DagsterInstance, invocation: str) -> dg.DagsterRun | None:
