@@ -115,4 +115,4 @@ def test_errors_name_the_input_and_the_fix_and_exit_nonzero(indexed_cli, tmp_pat
     assert "INVALID_PAYLOAD" in result.stderr and "Fix:" in result.stderr
     missing = codegraph("search", "anything", "--repo", "nope", "--snapshot", "main", env=env, check=False)
     assert missing.returncode == 2
-    assert "nope|main has no published" in missing.stderr
+    assert "nope|main has no complete index yet (ir, lexical, chunk, vector never published)" in missing.stderr
