@@ -90,9 +90,14 @@ def parse_location(raw: str) -> RepoLocation:
 _BAD_REF = re.compile(r"(^[-/.])|(\.\.)|(@\{)|([\x00-\x20\x7f~^:?*\[\\])|(/\.)|(\.lock$)|([/.]$)|(//)")
 
 
+def is_full_sha(text: str) -> bool:
+    return bool(_FULL_SHA.match(text))
+
+
 def validate_ref(ref: str) -> str:
-    """Git's ref-name rules plus 'no leading dash', so a ref can never become an option."""
-    if not ref or _BAD_REF.search(ref) or ref == "@":
+    """Git's ref-name rules plus 'no leading dash', so a ref can never become an option, and no `|`,
+    which separates the dimensions of a partition key (`repo|snapshot`)."""
+    if not ref or _BAD_REF.search(ref) or ref == "@" or "|" in ref:
         raise CodegraphError(
             ErrorCode.INVALID_PAYLOAD, f"ref {ref!r} is not a valid branch or tag name",
             input=ref, fix="use a branch or tag name such as main, release/1.2 or v1.2.0",

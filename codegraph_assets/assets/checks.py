@@ -67,8 +67,10 @@ def ir_parse_error_rate(context: dg.AssetCheckExecutionContext,
                 "tag names now (remote repositories are fetched first).")
 def vector_index_is_fresh(context: dg.AssetCheckExecutionContext, metadata: MetadataStoreResource,
                           git: GitResource) -> dg.AssetCheckResult:
+    # ir and lexical of the same run fetched the remote minutes ago; a check run alone fetches it itself.
+    fetched_in_run = bool({ir.key, lexical.key} & set(context.run.asset_selection or ()))
     outcome = checks.index_is_fresh(metadata.open(), git, *split_partition_key(context.partition_key),
-                                    _settings(context, vector))
+                                    _settings(context, vector), fetch=not fetched_in_run)
     return _result(context, outcome)
 
 

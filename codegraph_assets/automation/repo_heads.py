@@ -11,7 +11,7 @@ from codegraph_assets.automation.ref_watch import PartitionRun
 from codegraph_assets.assets.targets import COMMIT_TAG
 from codegraph_assets.errors import CodegraphError
 from codegraph_assets.partitions import partition_key
-from resources.git import GitResource, display_location, validate_ref
+from resources.git import GitResource, display_location, is_full_sha, validate_ref
 from resources.metadata_store import RepoRecord
 
 TRIGGER_TAG = "codegraph/trigger"  # which automation requested a run: nightly | push
@@ -22,8 +22,8 @@ def fetch_heads(git: GitResource, repo: RepoRecord, tracked: Iterable[str]) -> d
     a commit some other way (a full sha). A plain directory has none: {}."""
     git.sync(repo.name, repo.kind, repo.location)
     heads = git.list_refs(repo.name, repo.kind, repo.location)
-    for ref in tracked:
-        if ref not in heads and repo.kind != "directory":
+    for ref in tracked:  # branches and tags were all listed: only a tracked full sha is left to resolve
+        if ref not in heads and repo.kind != "directory" and is_full_sha(ref):
             commit = git.resolve_ref(repo.name, repo.kind, repo.location, ref)
             if commit is not None:
                 heads[ref] = commit
@@ -38,18 +38,18 @@ def poll_failure(repo: RepoRecord, error: CodegraphError) -> str:
 
 
 def is_trackable(ref: str) -> bool:
-    """A ref that can become a snapshot partition: a valid git ref name, and no `|` (the key separator)."""
+    """A ref that can become a snapshot partition (validate_ref also refuses `|`, the key separator)."""
     try:
         validate_ref(ref)
     except CodegraphError:
         return False
-    return "|" not in ref
+    return True
 
 
-def run_request(run: PartitionRun, trigger: str) -> dg.RunRequest:
+def run_request(run: PartitionRun, trigger: str, run_key: str | None = None) -> dg.RunRequest:
     """The index job's run for one partition, pinned to its commit through the run tag the assets verify."""
     tags = {TRIGGER_TAG: trigger}
     if run.commit is not None:
         tags[COMMIT_TAG] = run.commit
-    return dg.RunRequest(run_key=run.run_key, partition_key=partition_key(run.repo, run.ref), tags=tags)
+    return dg.RunRequest(run_key=run_key or run.run_key, partition_key=partition_key(run.repo, run.ref), tags=tags)
 

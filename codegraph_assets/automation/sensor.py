@@ -20,6 +20,7 @@ from resources.git import GitResource
 from resources.metadata_store import MetadataStore, MetadataStoreResource
 
 PUSH_SENSOR_NAME = "push_sensor"
+RUN_KEY_TAG, SENSOR_NAME_TAG = "dagster/run_key", "dagster/sensor_name"  # the tags Dagster's daemon dedupes on
 
 
 def build_push_sensor(job: dg.UnresolvedAssetJobDefinition, config: AutomationConfig) -> dg.SensorDefinition:
@@ -60,18 +61,40 @@ def build_push_sensor(job: dg.UnresolvedAssetJobDefinition, config: AutomationCo
                                  f"{', '.join(patterns[repo.name])})")
             runs.extend(plan.runs)
             next_cursor[repo.name] = plan.seen
+        requests = []
         for run in runs:
+            run_key = _unspent_run_key(context.instance, run)
+            if run_key is None:
+                context.log.info(f"{run.repo}|{run.ref} at {run.commit}: its run is still queued or in progress")
+                continue
             context.log.info(f"{run.repo}|{run.ref} moved to {run.commit}: requesting a run")
+            requests.append(run_request(run, "push", run_key=run_key))
         skip = None
-        if not runs:
+        if not requests:
             skip = "no tracked ref moved" + (f"; {'; '.join(failures)}" if failures else "")
         return dg.SensorResult(
-            run_requests=[run_request(run, "push") for run in runs], skip_reason=skip,
+            run_requests=requests, skip_reason=skip,
             cursor=dump_cursor(next_cursor),
             dynamic_partitions_requests=_missing_partitions(context.instance, runs),
         )
 
     return push_sensor
+
+
+def _unspent_run_key(instance: dg.DagsterInstance, run: PartitionRun) -> str | None:
+    """`repo:ref:commit`, unless a run of this sensor already used it: Dagster drops a request whose key was
+    used before, so a ref moved back to a commit indexed earlier (or a repository registered again) gets
+    `…:2`, `…:3`. None while the run holding the key is still queued or in progress: it stands."""
+    key, generation = run.run_key, 1
+    while True:
+        earlier = instance.get_runs(filters=dg.RunsFilter(tags={RUN_KEY_TAG: key, SENSOR_NAME_TAG: PUSH_SENSOR_NAME}),
+                                    limit=1)
+        if not earlier:
+            return key
+        if not earlier[0].is_finished:
+            return None
+        generation += 1
+        key = f"{run.run_key}:{generation}"
 
 
 def _is_indexed(store: MetadataStore, repo: str, ref: str, commit: str) -> bool:

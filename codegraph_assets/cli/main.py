@@ -52,10 +52,19 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--queries-file", help='JSONL of {"qid", "query"}; prints JSONL {"qid", "hits"}')
     search.set_defaults(handler=search_command.run)
     gc = commands.add_parser("gc", help="delete data no published snapshot or tracked partition needs")
-    gc.add_argument("--grace-hours", type=float, help="spare anything used more recently (default: config)")
+    gc.add_argument("--grace-hours", type=_non_negative_hours,
+                    help="spare anything used more recently (default: config)")
     gc.add_argument("--json", action="store_true")
     gc.set_defaults(handler=gc_command.run)
     return parser
+
+
+def _non_negative_hours(text: str) -> float:
+    """A negative grace would put the cutoff in the future and collect what runs in flight still use."""
+    hours = float(text)
+    if hours < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative: give 0 or more hours")
+    return hours
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -128,14 +128,15 @@ def parse_error_rate(store: MetadataStore, repo: str, snapshot: str, config: Ind
 
 
 def index_is_fresh(store: MetadataStore, git: GitResource, repo: str, snapshot: str,
-                   config: IndexingConfig) -> CheckOutcome:
-    """The serving snapshot is at the commit the ref names now (remote repositories are fetched first)."""
+                   config: IndexingConfig, *, fetch: bool = True) -> CheckOutcome:
+    """The serving snapshot is at the commit the ref names now (a remote is fetched first, unless `fetch` is
+    False because the caller's run has just fetched it)."""
     serving = store.serving(repo, snapshot)
     if serving is None:
         return CheckOutcome(False, "WARN", f"{repo}|{snapshot} serves nothing yet: no commit is indexed by all "
                             "four stages. Fix: materialize the partition")
     try:
-        head = resolve_commit(registered_repo(store, repo), snapshot, git, config)
+        head = resolve_commit(registered_repo(store, repo), snapshot, git, config, fetch=fetch)
     except CodegraphError as error:  # e.g. the remote is unreachable: freshness is unknown, not wrong
         return CheckOutcome(False, "WARN", f"could not resolve {snapshot!r} of {repo!r}: {error.message}",
                             None, serving.commit, serving.commit, {"indexed_commit": serving.commit})

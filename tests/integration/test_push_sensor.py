@@ -9,6 +9,7 @@ import shutil
 
 import dagster as dg
 import pytest
+from dagster import DagsterRunStatus
 
 from codegraph_assets.assets.targets import COMMIT_TAG
 from codegraph_assets.automation.sensor import PUSH_SENSOR_NAME, build_push_sensor
@@ -59,6 +60,37 @@ def sensor(codegraph_home):
 
 def requested(result) -> list[tuple[str, str, str]]:
     return [(r.partition_key, r.run_key, r.tags[COMMIT_TAG]) for r in result.run_requests]
+
+
+def daemon_creates_runs(sensor: PushSensor, result, status: DagsterRunStatus) -> None:
+    """What the daemon does with a tick's requests: create the runs, tagged with the run key and the sensor."""
+    job = defs.resolve_job_def(index_partition_job.name)
+    for request in result.run_requests:
+        sensor.instance.create_run_for_job(job, status=status, tags={
+            **request.tags, "dagster/run_key": request.run_key, "dagster/sensor_name": PUSH_SENSOR_NAME})
+
+
+def test_a_ref_moved_back_to_a_commit_indexed_before_gets_an_unspent_run_key(sensor, make_repo):
+    origin = make_repo({"app.py": "x = 1\n"})
+    first = origin.git("rev-parse", "HEAD")
+    sensor.register("shop", f"file://{origin.path}")
+    daemon_creates_runs(sensor, sensor.tick(), DagsterRunStatus.SUCCESS)
+    pushed = origin.commit({"app.py": "x = 2\n"})
+    daemon_creates_runs(sensor, sensor.tick(), DagsterRunStatus.SUCCESS)
+    for stage in INDEX_STAGES:  # the pushed commit is what searches serve now
+        sensor.store.publish("shop", "main", stage, pushed, "manifest-of-push")
+    origin.git("reset", "-q", "--hard", first)  # a force-push back to the first commit
+    # Dagster would drop a second request keyed shop:main:<first> as a duplicate of the first run.
+    assert requested(sensor.tick()) == [("shop|main", f"shop:main:{first}:2", first)]
+
+
+def test_a_run_still_in_flight_is_not_requested_again_by_a_tick_that_lost_the_cursor(sensor, make_repo):
+    origin = make_repo({"app.py": "x = 1\n"})
+    sensor.register("shop", f"file://{origin.path}")
+    daemon_creates_runs(sensor, sensor.tick(), DagsterRunStatus.STARTED)
+    sensor.cursor = None  # the daemon died after launching the run, before storing the cursor
+    result = sensor.tick()
+    assert result.run_requests == [] and result.skip_message == "no tracked ref moved"
 
 
 def test_a_push_requests_exactly_one_run_pinned_to_the_new_commit(sensor, make_repo):

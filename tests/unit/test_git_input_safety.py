@@ -20,8 +20,8 @@ def test_hostile_locations_are_rejected_before_git_runs(location):
 
 
 @pytest.mark.parametrize("ref", ["--upload-pack=x", "-c", "a..b", "a b", "x~1", "refs/heads/x.lock", "", "@",
-                                 "a:b", "bad\\ref", "trailing/"])
-def test_refs_outside_git_ref_rules_are_rejected(ref):
+                                 "a:b", "bad\\ref", "trailing/", "a|b"])
+def test_refs_outside_git_ref_rules_are_rejected(ref):  # `|` would break the repo|snapshot partition key
     with pytest.raises(CodegraphError) as raised:
         validate_ref(ref)
     assert raised.value.code is ErrorCode.INVALID_PAYLOAD
