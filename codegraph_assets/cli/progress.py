@@ -13,9 +13,11 @@ import time
 import dagster as dg
 
 from codegraph_assets.assets.targets import INVOCATION_TAG
+
 _POLL_SECONDS = 0.5  # a display refresh interval, not synchronisation: the run never waits on it
 _SYMBOLS = {"STEP_START": "…", "STEP_SUCCESS": "✓", "STEP_FAILURE": "✗", "STEP_SKIPPED": "-",
             "STEP_UP_FOR_RETRY": "↻"}
+_STEP_EVENTS = {dg.DagsterEventType(kind) for kind in _SYMBOLS}
 
 
 class StepProgress:
@@ -26,7 +28,8 @@ class StepProgress:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._started = time.perf_counter()
-        self._printed = 0
+        self._run_id: str | None = None
+        self._cursor: str | None = None  # the event log position printed up to: each refresh reads only new events
 
     def __enter__(self) -> StepProgress:
         self._thread.start()
@@ -42,13 +45,14 @@ class StepProgress:
             self._print_new()
 
     def _print_new(self) -> None:
-        runs = self.instance.get_runs(filters=dg.RunsFilter(tags={INVOCATION_TAG: self.invocation}), limit=1)
-        if not runs:
-            return
-        entries = [e for e in self.instance.all_logs(runs[0].run_id) if e.dagster_event is not None
-                   and e.dagster_event.event_type_value in _SYMBOLS]
-        for entry in entries[self._printed:]:
-            event = entry.dagster_event
+        if self._run_id is None:
+            runs = self.instance.get_runs(filters=dg.RunsFilter(tags={INVOCATION_TAG: self.invocation}), limit=1)
+            if not runs:
+                return
+            self._run_id = runs[0].run_id
+        page = self.instance.get_records_for_run(self._run_id, cursor=self._cursor, of_type=_STEP_EVENTS)
+        self._cursor = page.cursor
+        for record in page.records:
+            event = record.event_log_entry.dagster_event
             elapsed = time.perf_counter() - self._started
             print(f"  [{elapsed:6.1f}s] {_SYMBOLS[event.event_type_value]} {event.step_key}", file=self.stream)
-        self._printed = len(entries)
