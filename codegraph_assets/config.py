@@ -117,6 +117,8 @@ class IRBuildConfig(_Section):
     occurrences: bool = True
     cross_file: bool = True
     retrieval_index: bool = True
+    # A file whose parse runs longer (or crashes the grammar) is indexed as text: status parse_timeout/parse_crashed.
+    parse_timeout_s: float = Field(5.0, gt=0)
 
 
 class ChunkingConfig(_Section):

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import dagster as dg
 
-from codegraph_assets.config import RetryConfig
+from codegraph_assets.config import IndexingConfig, RetryConfig
 from codegraph_assets.errors import CodegraphError, ErrorCategory, classify_unexpected
 
 
@@ -38,4 +38,13 @@ def classified_failures(context: dg.AssetExecutionContext, config: RetryConfig):
         if error.category is ErrorCategory.INFRASTRUCTURE:
             # The alert: a critical log line that instance-level log handlers and the UI surface.
             context.log.critical(f"ALERT infrastructure failure: {error.message}")
+        raise dg.Failure(description=error.message, metadata=error.metadata(), allow_retries=False) from error
+
+
+def run_settings(config) -> IndexingConfig:
+    """The run's IndexingConfig (`config` is an IndexingRunConfig); an invalid value fails the step at once,
+    without retry, with the field named, like any other classified error."""
+    try:
+        return config.to_indexing_config()
+    except CodegraphError as error:
         raise dg.Failure(description=error.message, metadata=error.metadata(), allow_retries=False) from error

@@ -86,6 +86,10 @@ class CodegraphError(Exception):
         text = f"{self.category.value} {self.code.value}: {self.problem}"
         return f"{text}\nFix: {self.fix}" if self.fix else text
 
+    def __reduce__(self):
+        # Keyword-only arguments: the default pickling would call __init__(message) and fail.
+        return _restore_error, (self.code, self.problem, self.input, self.fix)
+
     @property
     def retryable(self) -> bool:
         return self.category is ErrorCategory.TRANSIENT
@@ -98,6 +102,10 @@ class CodegraphError(Exception):
             "input": self.input,
             "fix": self.fix,
         }
+
+
+def _restore_error(code: ErrorCode, problem: str, input: str, fix: str) -> CodegraphError:
+    return CodegraphError(code, problem, input=input, fix=fix)
 
 
 def classify_unexpected(exc: BaseException, action: str) -> CodegraphError | None:

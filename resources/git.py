@@ -370,10 +370,16 @@ class GitResource(dg.ConfigurableResource):
         if check and result.returncode != 0:
             message = _redact_urls(result.stderr.decode("utf-8", "replace").strip())
             remote = args[0] in ("fetch", "clone")
+            if remote:
+                fix = "check the location, credentials and network"
+            elif "promisor remote" in message:  # a partial clone (--filter) fetches missing objects lazily
+                fix = ("this partial clone cannot fetch its missing objects: make its origin reachable, "
+                       "or index a full clone")
+            else:
+                fix = "check the repository is intact"
             raise CodegraphError(
                 ErrorCode.NETWORK_ERROR if remote else ErrorCode.IR_BUILD_ERROR,
-                f"git {what} failed: {message[-500:]}", input=what,
-                fix="check the location, credentials and network" if remote else "check the repository is intact",
+                f"git {what} failed: {message[-500:]}", input=what, fix=fix,
             )
         return result
 

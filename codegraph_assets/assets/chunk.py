@@ -4,7 +4,7 @@ import dagster as dg
 
 from codegraph_assets.assets.ir import ir
 from codegraph_assets.assets.targets import ASSET_GROUP, output, trace_result, traced_stage, upstream_target
-from codegraph_assets.error_policy import classified_failures
+from codegraph_assets.error_policy import classified_failures, run_settings
 from codegraph_assets.partitions import REPO_SNAPSHOT
 from codegraph_assets.run_config import IndexingRunConfig
 from codegraph_assets.stages.chunk_stage import build_chunks
@@ -16,7 +16,7 @@ from resources.metadata_store import MetadataStoreResource
           description=__doc__)
 def chunk(context: dg.AssetExecutionContext, config: IndexingRunConfig, metadata: MetadataStoreResource,
           git: GitResource):
-    settings = config.to_indexing_config()
+    settings = run_settings(config)
     with classified_failures(context, settings.retry), traced_stage(context) as span:
         store = metadata.open()
         target = upstream_target(context, store, "ir")

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from codegraph_assets.assets.targets import ASSET_GROUP, output, resolve_target, trace_result, traced_stage
-from codegraph_assets.error_policy import classified_failures
+from codegraph_assets.error_policy import classified_failures, run_settings
 from codegraph_assets.partitions import REPO_SNAPSHOT
 from codegraph_assets.run_config import IndexingRunConfig
 from codegraph_assets.stages.lexical_stage import build_lexical
@@ -16,7 +16,7 @@ from resources.tantivy_index import TantivyResource
           kinds={"tantivy"}, description=__doc__)
 def lexical(context: dg.AssetExecutionContext, config: IndexingRunConfig, metadata: MetadataStoreResource,
             git: GitResource, tantivy: TantivyResource):
-    settings = config.to_indexing_config()
+    settings = run_settings(config)
     with classified_failures(context, settings.retry), traced_stage(context) as span:
         store = metadata.open()
         target = resolve_target(context, store, git, settings)

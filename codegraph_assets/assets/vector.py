@@ -5,7 +5,7 @@ import dagster as dg
 from codegraph_assets.assets.chunk import chunk
 from codegraph_assets.assets.lexical import lexical
 from codegraph_assets.assets.targets import ASSET_GROUP, output, trace_result, traced_stage, upstream_target
-from codegraph_assets.error_policy import classified_failures
+from codegraph_assets.error_policy import classified_failures, run_settings
 from codegraph_assets.partitions import REPO_SNAPSHOT
 from codegraph_assets.run_config import IndexingRunConfig
 from codegraph_assets.stages.vector_stage import build_vectors
@@ -24,7 +24,7 @@ QDRANT_POOL = "qdrant"
           pool=QDRANT_POOL, description=__doc__)
 def vector(context: dg.AssetExecutionContext, config: IndexingRunConfig, metadata: MetadataStoreResource,
            qdrant: QdrantResource, embeddings: EmbeddingResource):
-    settings = config.to_indexing_config()
+    settings = run_settings(config)
     with classified_failures(context, settings.retry), traced_stage(context) as span:
         store = metadata.open()
         target = upstream_target(context, store, "chunk")

@@ -32,6 +32,7 @@ class SkipReason:
     BINARY = "binary"
     NOT_MATCHED = "not_matched"  # outside defaults.file_patterns
     UNDECODABLE_PATH = "undecodable_path"  # not valid UTF-8: cannot be stored or shown faithfully
+    UNSAFE_PATH = "unsafe_path"  # control characters (newline, escape sequences) or a "." / ".." component
     UNREADABLE = "unreadable"  # the file vanished or could not be read while listing a directory
 
 
@@ -139,6 +140,8 @@ def ir_excluded(config: IndexingConfig) -> Callable[[str], bool]:
 def _skip_reason(entry, excludes, patterns, ignores, config) -> str | None:
     if entry.problem:
         return entry.problem
+    if _unsafe_path(entry.path):
+        return SkipReason.UNSAFE_PATH  # would forge lines in output or terminals, or look like a traversal
     if entry.mode == GIT_MODE_SYMLINK:
         return SkipReason.SYMLINK  # never followed: a link may point outside the repository
     if entry.mode == GIT_MODE_SUBMODULE:
@@ -152,6 +155,12 @@ def _skip_reason(entry, excludes, patterns, ignores, config) -> str | None:
     if entry.size > config.discovery.max_file_bytes:
         return SkipReason.TOO_LARGE
     return None
+
+
+def _unsafe_path(path: str) -> bool:
+    """Control characters anywhere, or a component git itself refuses to check out ("", ".", "..")."""
+    return any(ord(c) < 32 or c == "\x7f" for c in path) or any(
+        part in ("", ".", "..") for part in path.split("/"))
 
 
 def _gitignored(path: str, ignores: Mapping[str, pathspec.GitIgnoreSpec]) -> bool:

@@ -8,7 +8,7 @@ from codegraph_assets.core.ir_model import DocumentIR
 from codegraph_assets.core.ir_parser import count_lines
 from codegraph_assets.core.source import SourceSnapshot
 from codegraph_assets.errors import CodegraphError, ErrorCode
-from codegraph_assets.stages.documents import STATUS_BINARY, STATUS_TEXT, doc_key, unique_blobs
+from codegraph_assets.stages.documents import STATUS_BINARY, TEXT_ONLY_STATUSES, doc_key, unique_blobs
 from codegraph_assets.stages.stats import StageStats
 from resources.git import GitResource
 from resources.metadata_store import MetadataStore, RepoRecord
@@ -35,7 +35,7 @@ def build_chunks(repo: RepoRecord, snapshot: SourceSnapshot, store: MetadataStor
     for entry, content in git.read_blobs(repo.name, repo.kind, repo.location, todo):  # type: ignore[arg-type]
         key = doc_keys[entry.blob_sha]
         status = statuses[key][0]
-        document = None if status in (STATUS_TEXT, STATUS_BINARY) else store.load_document(key)
+        document = None if status in (*TEXT_ONLY_STATUSES, STATUS_BINARY) else store.load_document(key)
         _check_consistent(document, content, entry.path)
         records = [] if status == STATUS_BINARY else chunk_document(content, document, entry.language,
                                                                     config.chunking)

@@ -8,9 +8,10 @@ from collections.abc import Iterable
 
 from codegraph_assets.config import IndexingConfig
 from codegraph_assets.core.ir_model import DocumentIR, SymbolRole
-from codegraph_assets.core.ir_parser import count_lines, parse_document
+from codegraph_assets.core.ir_parser import count_lines
 from codegraph_assets.core.languages import PARSEABLE_LANGUAGES, parser_version
 from codegraph_assets.core.source import ManifestEntry, ir_excluded, is_binary
+from codegraph_assets.stages.parse_worker import IsolatedParser, ParseOutcome
 from codegraph_assets.stages.stats import StageStats
 from resources.git import GitResource
 from resources.metadata_store import MetadataStore, RepoRecord
@@ -18,6 +19,10 @@ from resources.metadata_store import MetadataStore, RepoRecord
 STATUS_PARSED = "parsed"
 STATUS_TEXT = "text"  # no grammar: lexical and line chunks only
 STATUS_BINARY = "binary"
+# The grammar ran past ir_build.parse_timeout_s or crashed on this blob: indexed and chunked as text.
+STATUS_PARSE_TIMEOUT = "parse_timeout"
+STATUS_PARSE_CRASHED = "parse_crashed"
+TEXT_ONLY_STATUSES = (STATUS_TEXT, STATUS_PARSE_TIMEOUT, STATUS_PARSE_CRASHED)
 
 
 @functools.cache
@@ -51,25 +56,32 @@ def ensure_documents(repo: RepoRecord, entries: list[ManifestEntry], store: Meta
     stats.add("files_cached", len(entries) - len(missing))
     pending: list[tuple[str, str, str, DocumentIR]] = []
     not_parsed = ir_excluded(config)
-    for entry, content in git.read_blobs(repo.name, repo.kind, repo.location, missing):  # type: ignore[arg-type]
-        status, document = _derive(entry, content, config, parse=not not_parsed(entry.path))
-        stats.add("files_parsed" if status == STATUS_PARSED else f"files_{status}")
-        stats.add("parse_errors", document.parse_errors)
-        stats.add("symbols", len(document.symbols))
-        stats.bytes_processed += len(content)
-        pending.append((keys[entry.blob_sha], entry.blob_sha, status, document))
-        if len(pending) >= config.batch.store_batch_size:
-            store.save_documents(pending)
-            pending.clear()
+    with IsolatedParser(config.ir_build.parse_timeout_s) as parser:
+        for entry, content in git.read_blobs(repo.name, repo.kind, repo.location, missing):  # type: ignore[arg-type]
+            status, document = _derive(entry, content, config, parser if not not_parsed(entry.path) else None)
+            stats.add("files_parsed" if status == STATUS_PARSED else f"files_{status}")
+            stats.add("parse_errors", document.parse_errors)
+            stats.add("symbols", len(document.symbols))
+            stats.bytes_processed += len(content)
+            pending.append((keys[entry.blob_sha], entry.blob_sha, status, document))
+            if len(pending) >= config.batch.store_batch_size:
+                store.save_documents(pending)
+                pending.clear()
     store.save_documents(pending)
 
 
-def _derive(entry: ManifestEntry, content: bytes, config: IndexingConfig, *, parse: bool) -> tuple[str, DocumentIR]:
+def _derive(entry: ManifestEntry, content: bytes, config: IndexingConfig,
+            parser: IsolatedParser | None) -> tuple[str, DocumentIR]:
+    """(status, IR) of one blob; `parser` None means the path is not parsed (exclude_patterns.ir_build)."""
     language = entry.language or "unknown"
     if is_binary(content, config.discovery.binary_sniff_bytes):
         return STATUS_BINARY, DocumentIR(language=language)
-    if parse and language in PARSEABLE_LANGUAGES:
-        document = parse_document(content, language)
+    if parser is not None and language in PARSEABLE_LANGUAGES:
+        outcome = parser.parse(content, language) if content else ParseOutcome(DocumentIR(language=language))
+        if outcome.document is None:
+            status = STATUS_PARSE_TIMEOUT if outcome.failure == "timeout" else STATUS_PARSE_CRASHED
+            return status, DocumentIR(language=language, line_count=count_lines(content))
+        document = outcome.document
         if not config.ir_build.occurrences:
             document.occurrences = [o for o in document.occurrences if o.roles & SymbolRole.DEFINITION]
         return STATUS_PARSED, document
