@@ -22,31 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-
-def download(package: str, version: str, into: Path) -> Path:
-    """The sdist of one release (its own folder: sdist names are normalized differently across projects)."""
-    folder = into / version
-    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-                    f"{package}=={version}", "-d", str(folder)], check=True)
-    (sdist,) = [f for f in folder.iterdir() if f.name.endswith((".tar.gz", ".zip"))]
-    return sdist
-
-
-def commit_release(repo: Path, sdist: Path, version: str) -> str:
-    """Replace the work tree with the sdist's contents and commit it."""
-    for child in repo.iterdir():
-        if child.name != ".git":
-            shutil.rmtree(child) if child.is_dir() else child.unlink()
-    with tempfile.TemporaryDirectory() as unpacked:
-        shutil.unpack_archive(sdist, unpacked, filter="data")
-        (top,) = Path(unpacked).iterdir()
-        for item in top.iterdir():
-            shutil.move(str(item), repo / item.name)
-    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
-    subprocess.run(git + ["add", "-A"], cwd=repo, check=True)
-    subprocess.run(git + ["commit", "-q", "-m", f"release {version}"], cwd=repo, check=True)
-    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True,
-                          text=True).stdout.strip()
+from _corpus import commit_release, download  # bench/ is sys.path[0] when run as a script
 
 
 def main() -> int:

@@ -57,7 +57,9 @@ def _embed_and_publish(snapshot: SourceSnapshot, points: list[ChunkPoint], embed
     needed = sorted({p.chunk_hash for p in new_points})
     vectors = store.cached_embeddings(model_id, needed)
     stats.counts["chunks_cached"] = len(vectors)
-    to_embed = [h for h in needed if h not in vectors]
+    # Longest text first across batches too (embed sorts only within one call), so that each batch pads
+    # to similar lengths; ties stay in hash order.
+    to_embed = sorted((h for h in needed if h not in vectors), key=lambda h: -len(embed_text_of[h]))
     batch_size = config.batch.vector_batch_size
     dimension = qdrant.collection_dimension(collection)
     for start in range(0, len(to_embed), batch_size):

@@ -1,0 +1,267 @@
+"""bench/pipeline: stage throughput of a cold index, each stage against its raw library in the same run.
+
+    .venv/bin/python bench/pipeline.py [--package attrs==25.4.0] [--stdlib | --no-stdlib] [--json]
+
+Downloads the sdist from PyPI, commits it into a temp git repository and indexes it through Dagster
+exactly as `codegraph index` does (all four assets, the packaged local model, an isolated CODEGRAPH_HOME).
+Prints:
+  - per stage: seconds, files/s, MB/s, chunks/s (the model is loaded before timing, its load time apart);
+  - vector stage ÷ raw `SentenceTransformer.encode` of the same chunk texts (the embed_text of every
+    chunk the stage embedded, read back from the metadata store), same model and batch size, one call
+    timed twice, the faster taken; and, as the same ratio, those texts embedded the way the stage did
+    before it sorted them by length (`embed` per batch of batch.vector_batch_size, in chunk-hash order);
+  - peak RSS of the index run: ru_maxrss (RUSAGE_SELF) of this process, where Dagster's in-process
+    executor runs every step, and the largest child's peak (the IR parse worker, git), sampled from
+    /proc VmHWM: RUSAGE_CHILDREN is no use here, Linux counts in it the parent's RSS at fork time.
+Then (unless --no-stdlib) ir + lexical + chunk, no vector, on every .py of this interpreter's standard
+library committed into a temp git repository: MB/s, and throughput as a fraction of raw tree-sitter parsing
+of the same files (Parser + tree_sitter_python, nothing else), with `parse_document` called in-process on
+them as a breakdown of the ir stage (parse + extraction query, without the worker process and the store).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import sys
+import sysconfig
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from _corpus import commit_files, commit_release, download, new_repo  # bench/ is sys.path[0] as a script
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+SOURCE_STAGES = ("ir", "lexical", "chunk")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--package", default="attrs==25.4.0", help="NAME==VERSION of a PyPI sdist")
+    parser.add_argument("--stdlib", action=argparse.BooleanOptionalAction, default=True,
+                        help="ir + lexical + chunk on the standard library too (default: yes)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    name, _, version = args.package.partition("==")
+    if not version:
+        parser.error("--package takes NAME==VERSION")
+
+    work = Path(tempfile.mkdtemp(prefix="codegraph-bench-"))
+    try:
+        figures = _run(name, version, args.stdlib, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    else:
+        width = max(map(len, figures))
+        for key, value in figures.items():
+            print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def _run(name: str, version: str, stdlib: bool, work: Path) -> dict:
+    os.environ["CODEGRAPH_HOME"] = str(work / "home")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import dagster as dg  # after CODEGRAPH_HOME: resource defaults are read at import
+
+    from codegraph_assets.assets import ALL_ASSETS
+    from codegraph_assets.config import load_indexing_config
+    from codegraph_assets.core.chunking import chunk_set_key
+    from codegraph_assets.partitions import partition_key
+    from codegraph_assets.registry import register_repo
+    from codegraph_assets.resource_defs import build_resource_defs
+    from codegraph_assets.stages.documents import doc_key
+
+    config = load_indexing_config()
+    resources = build_resource_defs(config)
+    embeddings = resources["embeddings"]
+    instance = dg.DagsterInstance.ephemeral()
+    repo = new_repo(work / name)
+    commit_release(repo, download(name, version, work / "sdists"), version)
+
+    started = time.perf_counter()
+    embeddings.embed(["warm up"])  # load the model once, outside the timings
+    model_load_s = time.perf_counter() - started
+    with dg.build_resources({"metadata": resources["metadata"]}) as r:
+        store = r.metadata.open()
+
+    def index(repo_name: str, location: Path, selection: list[str] | None = None) -> tuple[float, dict]:
+        register_repo(store, instance, repo_name, str(location), ["main"])
+        began = time.perf_counter()
+        result = dg.materialize(ALL_ASSETS, selection=selection, partition_key=partition_key(repo_name, "main"),
+                                instance=instance, resources=resources, run_config=QUIET)
+        seconds = time.perf_counter() - began
+        return seconds, {e.event_specific_data.materialization.asset_key.to_user_string():
+                         {k: v.value for k, v in e.event_specific_data.materialization.metadata.items()}
+                         for e in result.get_asset_materialization_events()}
+
+    def indexed_entries(repo_name: str) -> list:
+        head = store.published(repo_name, "main", "ir")
+        return [e for e in store.load_manifest(head.manifest_id) if e.indexed]
+
+    with ChildPeaks() as children:
+        index_s, stages = index(name, repo)
+    self_peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+
+    entries = indexed_entries(name)
+    keys = {e.blob_sha: chunk_set_key(doc_key(e.blob_sha, config)) for e in entries}
+    text_of = {c.chunk.chunk_hash: c.chunk.embed_text for c in store.snapshot_chunks(entries, keys)}
+    texts = list(text_of.values())
+
+    def raw_encode() -> float:
+        began = time.perf_counter()
+        embeddings.local_model().encode(texts, batch_size=embeddings.batch_size, convert_to_numpy=True,
+                                        normalize_embeddings=True, show_progress_bar=False)
+        return time.perf_counter() - began
+
+    # Twice, around the unsorted pass: on a shared machine the faster one is the fairer reference.
+    first_encode_s = raw_encode()
+    in_hash_order, batch = [text_of[h] for h in sorted(text_of)], config.batch.vector_batch_size
+    began = time.perf_counter()
+    for start in range(0, len(in_hash_order), batch):
+        embeddings.embed(in_hash_order[start:start + batch])
+    unsorted_s = time.perf_counter() - began
+    second_encode_s = raw_encode()
+    raw_encode_s = min(first_encode_s, second_encode_s)
+
+    megabytes = sum(e.size for e in entries) / 1e6
+    vector = stages["vector"]
+    figures: dict[str, object] = {
+        "corpus": f"{name} {version} from PyPI: {len(entries)} files, {megabytes:.2f} MB, "
+                  f"{vector['chunks_total']} chunks",
+        "model_load_s": round(model_load_s, 2),
+        "index_s (all four assets, wall)": round(index_s, 2),
+    }
+    for stage in (*SOURCE_STAGES, "vector"):
+        figures[f"{stage}_s"] = _stage_line(stages[stage], len(entries), megabytes)
+    figures["vector chunks embedded / raw encode texts"] = f"{vector['chunks_embedded']} / {len(texts)}"
+    figures["raw encode_s (same texts, one call)"] = (
+        f"{raw_encode_s:.2f} s = faster of {first_encode_s:.2f} s and {second_encode_s:.2f} s (batch_size "
+        f"{embeddings.batch_size}, {len(texts) / raw_encode_s:.1f} chunks/s)")
+    figures["vector ÷ raw encode"] = round(vector["duration_s"] / raw_encode_s, 3)
+    figures["unsorted batches ÷ raw encode"] = f"{unsorted_s / raw_encode_s:.3f} ({unsorted_s:.2f} s: embed per " \
+                                              f"{batch} in hash order, as before sorting by length)"
+    figures["peak RSS, this process (RUSAGE_SELF)"] = f"{self_peak_kb / 1024:.0f} MB"
+    figures["peak RSS, largest child (/proc VmHWM)"] = children.largest()
+    if stdlib:
+        figures.update(_stdlib(index, indexed_entries, work))
+    return figures
+
+
+def _stdlib(index, indexed_entries, work: Path) -> dict:
+    """ir + lexical + chunk on the standard library's .py files, against raw tree-sitter on the same bytes."""
+    import tree_sitter
+    import tree_sitter_python
+
+    from codegraph_assets.core.ir_parser import parse_document
+
+    root = Path(sysconfig.get_paths()["stdlib"])
+    files = sorted(p for p in root.rglob("*.py")
+                   if not {"site-packages", "__pycache__"} & set(p.relative_to(root).parts))
+    repo = new_repo(work / "stdlib")
+    commit_files(repo, root, files, f"Lib of Python {sys.version.split()[0]}")
+    index_s, stages = index("stdlib", repo, list(SOURCE_STAGES))
+    entries = indexed_entries("stdlib")
+    megabytes = sum(e.size for e in entries) / 1e6
+
+    indexed = {e.path for e in entries}  # the same files as the stages: skipped ones (size, patterns) left out
+    contents = [p.read_bytes() for p in files if p.relative_to(root).as_posix() in indexed]
+    parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_python.language()))
+    began = time.perf_counter()
+    for content in contents:
+        parser.parse(content)
+    raw_parse_s = time.perf_counter() - began
+    began = time.perf_counter()
+    for content in contents:
+        parse_document(content, "python")
+    parse_document_s = time.perf_counter() - began
+
+    stages_s = sum(stages[s]["duration_s"] for s in SOURCE_STAGES)
+    figures: dict[str, object] = {
+        "stdlib corpus": f"{len(entries)} .py files of {root}, {megabytes:.2f} MB",
+        "stdlib index_s (ir + lexical + chunk, wall)": round(index_s, 2),
+    }
+    for stage in SOURCE_STAGES:
+        figures[f"stdlib {stage}_s"] = _stage_line(stages[stage], len(entries), megabytes)
+    figures["stdlib raw tree-sitter parse_s"] = f"{raw_parse_s:.2f} s ({megabytes / raw_parse_s:.2f} MB/s)"
+    figures["stdlib ir+lexical+chunk MB/s"] = round(megabytes / stages_s, 3)
+    figures["stdlib ir+lexical+chunk ÷ raw parse (throughput)"] = round(raw_parse_s / stages_s, 3)
+    figures["stdlib ir alone ÷ raw parse (throughput)"] = round(raw_parse_s / stages["ir"]["duration_s"], 3)
+    figures["stdlib parse_document in-process ÷ raw parse"] = round(raw_parse_s / parse_document_s, 3)
+    figures["peak RSS after stdlib, this process (RUSAGE_SELF)"] = \
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    return figures
+
+
+def _stage_line(metadata: dict, files: int, megabytes: float) -> str:
+    """seconds, then files/s and MB/s over the corpus, and chunks/s where the stage makes or embeds chunks."""
+    seconds = metadata["duration_s"]
+    line = f"{seconds:.2f} s: {files / seconds:.1f} files/s, {megabytes / seconds:.3f} MB/s"
+    chunks = metadata.get("chunks_created", metadata.get("chunks_embedded"))
+    if chunks is not None:
+        line += f", {chunks / seconds:.1f} chunks/s"
+    return line
+
+
+class ChildPeaks:
+    """The peak RSS (VmHWM) of every descendant process seen while the block runs, polled from /proc."""
+
+    def __init__(self, interval_s: float = 0.05) -> None:
+        self.interval_s = interval_s
+        self.peak_kb: dict[int, tuple[int, str]] = {}  # pid → (VmHWM kB, command)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def __enter__(self) -> ChildPeaks:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def largest(self) -> str:
+        if not self.peak_kb:
+            return "no child process seen"
+        kb, command = max(self.peak_kb.values())
+        return f"{kb / 1024:.0f} MB ({command}; {len(self.peak_kb)} child processes seen)"
+
+    def _poll(self) -> None:
+        ours = _command(os.getpid())
+        while not self._stop.wait(self.interval_s):
+            for pid in _descendants(os.getpid()):
+                try:
+                    command = _command(pid)  # first: a status read after an exec is the new program's
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue  # it exited meanwhile
+                if command == ours:
+                    continue  # forked, not yet exec'd: its pages are still this process's
+                command = command[:60].strip()
+                hwm = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM")), 0)
+                self.peak_kb[pid] = max(self.peak_kb.get(pid, (0, "")), (hwm, command))
+
+
+def _command(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+
+
+def _descendants(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            continue
+        for child in children:
+            found += [child, *_descendants(child)]
+    return found
+
+
+if __name__ == "__main__":
+    sys.exit(main())
