@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -55,3 +56,13 @@ def _commit(repo: Path, message: str) -> str:
     subprocess.run(_GIT + ["commit", "-q", "--no-verify", "-m", message], cwd=repo, check=True)
     return subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True,
                           text=True).stdout.strip()
+
+
+def print_figures(figures: dict, as_json: bool) -> None:
+    """A bench's figures as JSON, or as an aligned name / value table."""
+    if as_json:
+        print(json.dumps(figures, indent=2))
+        return
+    width = max(map(len, figures))
+    for name, value in figures.items():
+        print(f"{name:<{width}}  {value}")

@@ -13,7 +13,6 @@ isolated CODEGRAPH_HOME. Prints, against the cold run measured in the same proce
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -22,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _corpus import commit_release, download  # bench/ is sys.path[0] when run as a script
+from _corpus import commit_release, download, print_figures  # bench/ is sys.path[0] when run as a script
 
 
 def main() -> int:
@@ -111,12 +110,7 @@ def _run(args: argparse.Namespace, work: Path) -> int:
         "next_release_chunks_with_new_text": changed_texts,
         "next_release_files_parsed": following["ir"]["files_parsed"] + following["lexical"]["files_parsed"],
     }
-    if args.json:
-        print(json.dumps(figures, indent=2))
-    else:
-        width = max(map(len, figures))
-        for name, value in figures.items():
-            print(f"{name:<{width}}  {value}")
+    print_figures(figures, args.json)
     return 0
 
 

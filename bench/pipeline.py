@@ -22,7 +22,6 @@ them as a breakdown of the ir stage (parse + extraction query, without the worke
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import shutil
@@ -33,7 +32,7 @@ import threading
 import time
 from pathlib import Path
 
-from _corpus import commit_files, commit_release, download, new_repo  # bench/ is sys.path[0] as a script
+from _corpus import commit_files, commit_release, download, new_repo, print_figures  # bench/ is sys.path[0] as a script
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 SOURCE_STAGES = ("ir", "lexical", "chunk")
@@ -55,12 +54,7 @@ def main() -> int:
         figures = _run(name, version, args.stdlib, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    if args.json:
-        print(json.dumps(figures, indent=2))
-    else:
-        width = max(map(len, figures))
-        for key, value in figures.items():
-            print(f"{key:<{width}}  {value}")
+    print_figures(figures, args.json)
     return 0
 
 
