@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from codegraph_assets.config import IndexingConfig
 from codegraph_assets.core.ir_model import DocumentIR, SymbolRole
@@ -56,33 +56,56 @@ def ensure_documents(repo: RepoRecord, entries: list[ManifestEntry], store: Meta
     stats.add("files_cached", len(entries) - len(missing))
     pending: list[tuple[str, str, str, DocumentIR]] = []
     not_parsed = ir_excluded(config)
-    with IsolatedParser(config.ir_build.parse_timeout_s) as parser:
+    unparsed: list[tuple[ManifestEntry, int, str, DocumentIR]] = []  # derived without a parser, not yet recorded
+
+    def record(entry: ManifestEntry, size: int, status: str, document: DocumentIR) -> None:
+        stats.add("files_parsed" if status == STATUS_PARSED else f"files_{status}")
+        stats.add("parse_errors", document.parse_errors)
+        stats.add("symbols", len(document.symbols))
+        stats.bytes_processed += size
+        pending.append((keys[entry.blob_sha], entry.blob_sha, status, document))
+        if len(pending) >= config.batch.store_batch_size:
+            store.save_documents(pending)
+            pending.clear()
+
+    def parse_requests() -> Iterator[tuple[tuple[ManifestEntry, bytes], bytes, str]]:
+        """Blobs streamed from git: those a grammar parses go to the parser pool, the rest are derived here."""
         for entry, content in git.read_blobs(repo.name, repo.kind, repo.location, missing):  # type: ignore[arg-type]
-            status, document = _derive(entry, content, config, parser if not not_parsed(entry.path) else None)
-            stats.add("files_parsed" if status == STATUS_PARSED else f"files_{status}")
-            stats.add("parse_errors", document.parse_errors)
-            stats.add("symbols", len(document.symbols))
-            stats.bytes_processed += len(content)
-            pending.append((keys[entry.blob_sha], entry.blob_sha, status, document))
-            if len(pending) >= config.batch.store_batch_size:
-                store.save_documents(pending)
-                pending.clear()
+            derived = _derive_without_parser(entry, content, config, parse=not not_parsed(entry.path))
+            if derived is None:
+                yield (entry, content), content, entry.language
+            else:
+                unparsed.append((entry, len(content), *derived))
+
+    with IsolatedParser(config.ir_build.parse_timeout_s, config.defaults.parallel_workers) as parser:
+        for (entry, content), outcome in parser.parse_stream(parse_requests()):
+            record(entry, len(content), *_from_outcome(outcome, entry, content, config))
+            while unparsed:
+                record(*unparsed.pop())
+    while unparsed:
+        record(*unparsed.pop())
     store.save_documents(pending)
 
 
-def _derive(entry: ManifestEntry, content: bytes, config: IndexingConfig,
-            parser: IsolatedParser | None) -> tuple[str, DocumentIR]:
-    """(status, IR) of one blob; `parser` None means the path is not parsed (exclude_patterns.ir_build)."""
+def _derive_without_parser(entry: ManifestEntry, content: bytes, config: IndexingConfig,
+                           *, parse: bool) -> tuple[str, DocumentIR] | None:
+    """(status, IR) of a blob no grammar parses: binary, not parsed (exclude_patterns.ir_build), no grammar
+    for its language, or empty; None for a blob to parse."""
     language = entry.language or "unknown"
     if is_binary(content, config.discovery.binary_sniff_bytes):
         return STATUS_BINARY, DocumentIR(language=language)
-    if parser is not None and language in PARSEABLE_LANGUAGES:
-        outcome = parser.parse(content, language) if content else ParseOutcome(DocumentIR(language=language))
-        if outcome.document is None:
-            status = STATUS_PARSE_TIMEOUT if outcome.failure == "timeout" else STATUS_PARSE_CRASHED
-            return status, DocumentIR(language=language, line_count=count_lines(content))
-        document = outcome.document
-        if not config.ir_build.occurrences:
-            document.occurrences = [o for o in document.occurrences if o.roles & SymbolRole.DEFINITION]
-        return STATUS_PARSED, document
+    if parse and language in PARSEABLE_LANGUAGES:
+        return (STATUS_PARSED, DocumentIR(language=language)) if not content else None
     return STATUS_TEXT, DocumentIR(language=language, line_count=count_lines(content))
+
+
+def _from_outcome(outcome: ParseOutcome, entry: ManifestEntry, content: bytes,
+                  config: IndexingConfig) -> tuple[str, DocumentIR]:
+    """(status, IR) of a parsed blob; one the grammar hung on or crashed with is text-only."""
+    if outcome.document is None:
+        status = STATUS_PARSE_TIMEOUT if outcome.failure == "timeout" else STATUS_PARSE_CRASHED
+        return status, DocumentIR(language=entry.language or "unknown", line_count=count_lines(content))
+    document = outcome.document
+    if not config.ir_build.occurrences:
+        document.occurrences = [o for o in document.occurrences if o.roles & SymbolRole.DEFINITION]
+    return STATUS_PARSED, document
