@@ -161,6 +161,10 @@ class AutomationConfig(_Section):
     nightly_enabled: bool = Field(False, json_schema_extra=LOAD_TIME)  # RUNNING on first load when true
     push_sensor_interval_s: int = Field(60, ge=1, json_schema_extra=LOAD_TIME)
     push_sensor_enabled: bool = Field(False, json_schema_extra=LOAD_TIME)
+    # Below Dagster's 60 s sensor evaluation timeout (DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS): a tick cut off by
+    # Dagster loses its cursor, one that stops at its own budget keeps it and resumes where it stopped.
+    push_sensor_tick_budget_s: float = Field(40.0, gt=0, json_schema_extra=LOAD_TIME)
+    push_sensor_concurrency: int = Field(4, ge=1, json_schema_extra=LOAD_TIME)  # `git ls-remote`s at a time
 
     @field_validator("nightly_timezone")
     @classmethod

@@ -151,7 +151,7 @@ class GitResource(dg.ConfigurableResource):
         staging = Path(tempfile.mkdtemp(prefix=f".{mirror.name}.tmp-", dir=mirror.parent))
         try:
             self._run(["clone", "--mirror", "--", location, str(staging)], cwd=None, what=f"clone {repo}",
-                      timeout_s=self.clone_timeout_s)
+                      timeout_s=self.clone_timeout_s, timeout_setting="GitResource.clone_timeout_s")
             os.rename(staging, mirror)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -216,6 +216,35 @@ class GitResource(dg.ConfigurableResource):
             elif commit:
                 tags[refname.removeprefix("refs/tags/")] = commit
         return tags | branches
+
+    def remote_heads(self, repo: str, kind: RepoKind, location: str, *, timeout_s: float,
+                     timeout_setting: str) -> dict[str, str]:
+        """Every branch and tag name → commit as the remote has them now, without fetching objects.
+
+        `git ls-remote` moves only the ref list, so polling many remotes stays cheap; the run that indexes a
+        moved ref fetches into the mirror itself. A local repository is read in place; {} for a directory.
+        A branch wins over a tag of the same name, annotated tags give the commit they peel to."""
+        if kind != "git_remote":
+            if kind == "git_local":
+                self.sync(repo, kind, location)  # only checks the path still exists
+            return self.list_refs(repo, kind, location)
+        out = self._run(["ls-remote", "--heads", "--tags", "--", location], cwd=None, what=f"ls-remote {repo}",
+                        timeout_s=timeout_s, timeout_setting=timeout_setting).stdout
+        branches: dict[str, str] = {}
+        tags: dict[str, str] = {}
+        peeled: dict[str, str] = {}
+        for line in out.splitlines():
+            try:
+                sha, refname = line.decode("utf-8").split("\t")
+            except (UnicodeDecodeError, ValueError):
+                continue
+            if refname.startswith("refs/heads/"):
+                branches[refname.removeprefix("refs/heads/")] = sha
+            elif refname.startswith("refs/tags/") and refname.endswith("^{}"):
+                peeled[refname.removeprefix("refs/tags/").removesuffix("^{}")] = sha
+            elif refname.startswith("refs/tags/"):
+                tags[refname.removeprefix("refs/tags/")] = sha
+        return {name: peeled.get(name, sha) for name, sha in tags.items()} | branches
 
     def verify_commit(self, repo: str, kind: RepoKind, location: str, commit: str) -> str:
         """`commit` itself when it is a full sha of a commit in this repository (a worktree id for
@@ -341,7 +370,7 @@ class GitResource(dg.ConfigurableResource):
             process.wait()
 
     def _run(self, args: list[str], *, cwd: Path | None, what: str, check: bool = True,
-             timeout_s: float | None = None) -> subprocess.CompletedProcess:
+             timeout_s: float | None = None, timeout_setting: str = "timeouts.git") -> subprocess.CompletedProcess:
         timeout = self.timeout_s if timeout_s is None else timeout_s
         if cwd is not None and not cwd.is_dir():
             raise CodegraphError(
@@ -358,10 +387,9 @@ class GitResource(dg.ConfigurableResource):
             stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired as exc:
             _kill_group(process)
-            setting = "timeouts.git" if timeout_s is None else "GitResource.clone_timeout_s"
             raise CodegraphError(
                 ErrorCode.NETWORK_ERROR, f"git {what} timed out after {timeout:.0f}s",
-                input=what, fix=f"check the remote is reachable, or raise {setting}",
+                input=what, fix=f"check the remote is reachable, or raise {timeout_setting}",
             ) from exc
         except BaseException:
             _kill_group(process)
@@ -369,7 +397,7 @@ class GitResource(dg.ConfigurableResource):
         result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
         if check and result.returncode != 0:
             message = _redact_urls(result.stderr.decode("utf-8", "replace").strip())
-            remote = args[0] in ("fetch", "clone")
+            remote = args[0] in ("fetch", "clone", "ls-remote")
             if remote:
                 fix = "check the location, credentials and network"
             elif "promisor remote" in message:  # a partial clone (--filter) fetches missing objects lazily

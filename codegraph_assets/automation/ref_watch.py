@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 from codegraph_assets.errors import CodegraphError, ErrorCode
@@ -84,17 +84,46 @@ def plan_nightly(repo: str, tracked: Iterable[str], heads: Mapping[str, str | No
     return [PartitionRun(repo, ref, heads[ref]) for ref in sorted(tracked) if ref in heads]
 
 
-def parse_cursor(raw: str | None) -> Cursor:
-    """The cursor a previous tick stored; anything unreadable counts as no cursor (every head is new)."""
+@dataclass(slots=True)
+class SensorCursor:
+    """What the push sensor keeps between ticks: the refs it saw, and when it last polled each repository
+    (epoch seconds), so a tick that runs out of time starts the next one with the repositories it missed."""
+
+    refs: Cursor = field(default_factory=dict)
+    polled: dict[str, float] = field(default_factory=dict)
+
+
+_CURSOR_VERSION = 2
+
+
+def parse_cursor(raw: str | None) -> SensorCursor:
+    """The cursor a previous tick stored; anything unreadable counts as no cursor (every head is new).
+    A version-1 cursor (the bare `{repo: {ref: commit}}` map) is read as refs never polled."""
     try:
         value = json.loads(raw) if raw else {}
     except json.JSONDecodeError:
-        return {}
+        return SensorCursor()
     if not isinstance(value, dict):
-        return {}
-    return {repo: {ref: commit for ref, commit in refs.items() if isinstance(commit, str)}
-            for repo, refs in value.items() if isinstance(refs, dict)}
+        return SensorCursor()
+    if value.get("v") == _CURSOR_VERSION:
+        refs, polled = value.get("refs"), value.get("polled")
+    else:
+        refs, polled = value, {}
+    refs = refs if isinstance(refs, dict) else {}
+    polled = polled if isinstance(polled, dict) else {}
+    return SensorCursor(
+        {repo: {ref: commit for ref, commit in seen.items() if isinstance(commit, str)}
+         for repo, seen in refs.items() if isinstance(seen, dict)},
+        {repo: float(at) for repo, at in polled.items() if isinstance(at, (int, float))},
+    )
 
 
-def dump_cursor(cursor: Cursor) -> str:
-    return json.dumps(cursor, sort_keys=True, separators=(",", ":"))
+def dump_cursor(cursor: SensorCursor) -> str:
+    return json.dumps({"v": _CURSOR_VERSION, "refs": cursor.refs, "polled": cursor.polled},
+                      sort_keys=True, separators=(",", ":"))
+
+
+def poll_order(repos: Iterable[str], polled: Mapping[str, float]) -> list[str]:
+    """Repositories never polled first, then the longest unpolled: a tick cut short by its time budget
+    never starves the repositories at the end of the list."""
+    return sorted(repos, key=lambda repo: (repo in polled, polled.get(repo, 0.0), repo))

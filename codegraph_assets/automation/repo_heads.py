@@ -3,7 +3,10 @@ report of one that cannot be read, and the pinned run request of one partition."
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import dagster as dg
 
@@ -28,6 +31,45 @@ def fetch_heads(git: GitResource, repo: RepoRecord, tracked: Iterable[str]) -> d
             if commit is not None:
                 heads[ref] = commit
     return heads
+
+
+@dataclass(frozen=True, slots=True)
+class HeadsPoll:
+    """One repository's poll on a tick: its heads, the error that stopped it, or neither (deferred: the
+    tick's time budget ran out before its turn)."""
+
+    repo: RepoRecord
+    heads: dict[str, str] | None = None
+    error: CodegraphError | None = None
+
+    @property
+    def deferred(self) -> bool:
+        return self.heads is None and self.error is None
+
+
+TICK_BUDGET_SETTING = "automation.push_sensor_tick_budget_s"
+
+
+def poll_remote_heads(git: GitResource, repos: Sequence[RepoRecord], *, concurrency: int, budget_s: float,
+                      clock: Callable[[], float] = time.monotonic) -> list[HeadsPoll]:
+    """`git ls-remote` every repository, `concurrency` at a time, in the given order, within `budget_s`.
+
+    A poll started late gets only the time left, and none starts once it is spent, so a tick ends within
+    its budget whatever the remotes do (Dagster abandons an evaluation past its gRPC timeout, cursor and all)."""
+    deadline = clock() + budget_s
+
+    def poll(repo: RepoRecord) -> HeadsPoll:
+        remaining = min(deadline - clock(), git.timeout_s)
+        if remaining <= 0:
+            return HeadsPoll(repo)
+        try:
+            return HeadsPoll(repo, heads=git.remote_heads(repo.name, repo.kind, repo.location, timeout_s=remaining,
+                                                          timeout_setting=TICK_BUDGET_SETTING))
+        except CodegraphError as error:
+            return HeadsPoll(repo, error=error)
+
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="push-sensor-poll") as pool:
+        return list(pool.map(poll, repos))
 
 
 def poll_failure(repo: RepoRecord, error: CodegraphError) -> str:

@@ -1,18 +1,27 @@
 """The push sensor: polls every tracked repository's refs and requests a run when a push moves one.
 
-State lives in the cursor ({repo: {ref: commit}}); run keys (`repo:ref:commit`) deduplicate across ticks,
+A tick reads refs with `git ls-remote` (no objects move; the run fetches what it indexes), a few
+repositories at a time, within a time budget below Dagster's evaluation timeout; repositories the budget
+did not reach are polled first on the next tick. State lives in the cursor (the refs seen per repository
+and when each was last polled); run keys (`repo:ref:commit`) deduplicate across ticks,
 and a commit the partition already serves (all four stages published it) is never requested again. Refs that
 match a repository's patterns (`codegraph repo add … --track 'release/*'`) become tracked refs and
-partitions when they first appear. A repository that cannot be fetched is logged on the tick, by name,
+partitions when they first appear. A repository that cannot be polled is logged on the tick, by name,
 and the others are still served.
 """
 
 from __future__ import annotations
 
+import time
+
 import dagster as dg
 
-from codegraph_assets.automation.ref_watch import Cursor, PartitionRun, dump_cursor, parse_cursor, plan_pushes
-from codegraph_assets.automation.repo_heads import fetch_heads, is_trackable, poll_failure, run_request
+from codegraph_assets.automation.ref_watch import (
+    PartitionRun, SensorCursor, dump_cursor, parse_cursor, plan_pushes, poll_order,
+)
+from codegraph_assets.automation.repo_heads import (
+    TICK_BUDGET_SETTING, is_trackable, poll_failure, poll_remote_heads, run_request,
+)
 from codegraph_assets.config import AutomationConfig
 from codegraph_assets.errors import CodegraphError
 from codegraph_assets.partitions import REPO_DIMENSION, REPO_PARTITIONS, SNAPSHOT_DIMENSION, SNAPSHOT_PARTITIONS
@@ -38,21 +47,33 @@ def build_push_sensor(job: dg.UnresolvedAssetJobDefinition, config: AutomationCo
         store = metadata.open()
         cursor = parse_cursor(context.cursor)
         patterns = store.ref_patterns()
+        # A plain directory has no refs to push to; the nightly schedule re-reads it.
+        repos = {repo.name: repo for repo in store.list_repos() if repo.kind != "directory"}
+        polls = poll_remote_heads(git, [repos[name] for name in poll_order(repos, cursor.polled)],
+                                  concurrency=config.push_sensor_concurrency,
+                                  budget_s=config.push_sensor_tick_budget_s)
         runs: list[PartitionRun] = []
-        next_cursor: Cursor = {}
+        next_cursor = SensorCursor()
         failures: list[str] = []
-        for repo in store.list_repos():
-            if repo.kind == "directory":
-                continue  # a plain directory has no refs to push to; the nightly schedule re-reads it
-            try:
-                heads = fetch_heads(git, repo, repo.refs)
-            except CodegraphError as error:
-                failures.append(poll_failure(repo, error))
-                context.log.warning(failures[-1])
-                if repo.name in cursor:
-                    next_cursor[repo.name] = cursor[repo.name]  # unchanged: its refs are checked next tick
+        deferred: list[str] = []
+        now = time.time()
+        for poll in polls:
+            repo = poll.repo
+            if poll.heads is None:  # unchanged: its refs are checked next tick
+                if repo.name in cursor.refs:
+                    next_cursor.refs[repo.name] = cursor.refs[repo.name]
+                if repo.name in cursor.polled:
+                    next_cursor.polled[repo.name] = cursor.polled[repo.name]
+                if poll.deferred:
+                    deferred.append(repo.name)
+                else:
+                    failures.append(poll_failure(repo, poll.error))
+                    context.log.warning(failures[-1])
+                    next_cursor.polled[repo.name] = now  # tried: the repositories it held up go first next tick
                 continue
-            plan = plan_pushes(repo.name, repo.refs, patterns.get(repo.name, ()), heads, cursor.get(repo.name, {}),
+            next_cursor.polled[repo.name] = now
+            plan = plan_pushes(repo.name, repo.refs, patterns.get(repo.name, ()), poll.heads,
+                               cursor.refs.get(repo.name, {}),
                                is_indexed=lambda ref, commit, name=repo.name: _is_indexed(store, name, ref, commit),
                                is_trackable=is_trackable)
             if plan.new_refs:
@@ -60,7 +81,12 @@ def build_push_sensor(job: dg.UnresolvedAssetJobDefinition, config: AutomationCo
                 context.log.info(f"repository {repo.name!r} now tracks {', '.join(plan.new_refs)} (matched "
                                  f"{', '.join(patterns[repo.name])})")
             runs.extend(plan.runs)
-            next_cursor[repo.name] = plan.seen
+            next_cursor.refs[repo.name] = plan.seen
+        if deferred:
+            failures.append(f"the tick's {config.push_sensor_tick_budget_s:g} s budget ran out before polling "
+                            f"{', '.join(repr(name) for name in deferred)}: polled first next tick "
+                            f"(raise {TICK_BUDGET_SETTING} or push_sensor_concurrency)")
+            context.log.warning(failures[-1])
         requests = []
         for run in runs:
             run_key = _unspent_run_key(context.instance, run)

@@ -213,3 +213,16 @@ def test_reading_a_directory_entry_the_walk_could_not_read_yields_nothing(git, t
         handle.write(b"y = 2\n")
     [entry] = git.list_tree("plain", "directory", str(tree), "local")
     assert list(git.read_blobs("plain", "directory", str(tree), [entry])) == [(entry, b"")]
+
+
+def test_remote_heads_read_without_fetching_equal_the_refs_a_fetch_brings(git, make_repo):
+    origin = make_repo({"app.py": "x = 1\n"})
+    origin.git("tag", "-a", "v1", "-m", "annotated: the commit it peels to counts")
+    origin.git("tag", "light")
+    origin.git("branch", "release/1.0")
+    location = f"file://{origin.path}"
+    heads = git.remote_heads("shop", "git_remote", location, timeout_s=30, timeout_setting="timeouts.git")
+    assert not git.mirror_path("shop", location).exists()  # ls-remote moved no objects
+    git.sync("shop", "git_remote", location)
+    assert heads == git.list_refs("shop", "git_remote", location)
+    assert heads["v1"] == origin.git("rev-parse", "HEAD")

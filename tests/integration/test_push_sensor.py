@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
+import threading
 
 import dagster as dg
 import pytest
 from dagster import DagsterRunStatus
 
+from codegraph_assets.assets import ALL_ASSETS
 from codegraph_assets.assets.targets import COMMIT_TAG
 from codegraph_assets.automation.sensor import PUSH_SENSOR_NAME, build_push_sensor
-from codegraph_assets.config import load_indexing_config
+from codegraph_assets.config import AutomationConfig, load_indexing_config
 from codegraph_assets.definitions import defs, index_partition_job
 from codegraph_assets.instance import dagster_instance
 from codegraph_assets.registry import register_repo
@@ -24,12 +27,17 @@ from resources.metadata_store import INDEX_STAGES
 class PushSensor:
     """The code location's push sensor on this test's instance and resources, one tick at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, automation: AutomationConfig | None = None) -> None:
         resources = build_resource_defs(load_indexing_config())
         self.resources = {key: resources[key] for key in ("metadata", "git")}
         self.instance = dagster_instance()
         self.store = self.resources["metadata"].open()
-        self.repository = defs.get_repository_def()
+        if automation is None:
+            self.repository = defs.get_repository_def()
+        else:  # the same job and assets, with a sensor built from other automation settings
+            self.repository = dg.Definitions(
+                assets=ALL_ASSETS, jobs=[index_partition_job], sensors=[build_push_sensor(index_partition_job, automation)],
+                resources=resources).get_repository_def()
         self.cursor: str | None = None
 
     def register(self, name: str, location: str, refs: tuple[str, ...] = ("main",),
@@ -126,10 +134,10 @@ def test_the_cursor_maps_repo_and_ref_to_the_commit_and_carries_over_ticks(senso
     sensor.register("shop", f"file://{origin.path}")
     first = origin.git("rev-parse", "HEAD")
     sensor.tick()
-    assert json.loads(sensor.cursor) == {"shop": {"main": first}}
+    assert json.loads(sensor.cursor)["refs"] == {"shop": {"main": first}}
     pushed = origin.commit({"app.py": "x = 2\n"})
     sensor.tick()
-    assert json.loads(sensor.cursor) == {"shop": {"main": pushed}}
+    assert json.loads(sensor.cursor)["refs"] == {"shop": {"main": pushed}}
     assert sensor.tick().run_requests == []
 
 
@@ -182,7 +190,7 @@ def test_an_unreachable_remote_is_reported_by_name_and_the_others_are_still_serv
     head = origin.git("rev-parse", "HEAD")
     assert requested(result) == [("shop|main", f"shop:main:{head}", head)]
     assert "could not poll repository 'gone'" in "".join(capfd.readouterr())
-    assert json.loads(sensor.cursor) == {"shop": {"main": head}}
+    assert json.loads(sensor.cursor)["refs"] == {"shop": {"main": head}}
 
 
 def test_a_tick_where_every_remote_fails_names_them_without_credentials(sensor):
@@ -191,6 +199,65 @@ def test_a_tick_where_every_remote_fails_names_them_without_credentials(sensor):
     assert result.run_requests == []
     assert "could not poll repository 'private' at https://***@127.0.0.1:1/org/private.git" in result.skip_message
     assert "NETWORK_ERROR" in result.skip_message and "s3cr3t" not in result.skip_message
+
+
+@pytest.fixture
+def unresponsive_remote():
+    """An HTTP "git server" on loopback that accepts connections and never answers: a remote that hangs."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    closing = threading.Event()
+
+    def accept() -> None:
+        while not closing.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                return
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/org/hung.git"
+    closing.set()
+    listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); close() alone does not on Linux
+    listener.close()
+    thread.join()
+    for connection in held:
+        connection.close()
+
+
+def test_a_hung_remote_costs_one_tick_budget_and_the_repositories_it_held_up_go_first_next_tick(
+        codegraph_home, make_repo, unresponsive_remote):
+    sensor = PushSensor(AutomationConfig(push_sensor_tick_budget_s=3, push_sensor_concurrency=1))
+    try:
+        origin = make_repo({"app.py": "x = 1\n"})
+        sensor.register("hung", unresponsive_remote)  # sorts first: polled first on the first tick
+        sensor.register("shop", f"file://{origin.path}")
+        first = sensor.tick()
+        assert first.run_requests == []
+        assert "could not poll repository 'hung'" in first.skip_message
+        assert "timed out" in first.skip_message and "automation.push_sensor_tick_budget_s" in first.skip_message
+        assert "budget ran out before polling 'shop'" in first.skip_message
+        head = origin.git("rev-parse", "HEAD")
+        assert requested(sensor.tick()) == [("shop|main", f"shop:main:{head}", head)]  # shop's turn came first
+    finally:
+        sensor.close()
+
+
+def test_polls_run_side_by_side_so_a_hung_remote_does_not_hold_up_the_others(
+        codegraph_home, make_repo, unresponsive_remote):
+    sensor = PushSensor(AutomationConfig(push_sensor_tick_budget_s=3, push_sensor_concurrency=2))
+    try:
+        origin = make_repo({"app.py": "x = 1\n"})
+        sensor.register("hung", unresponsive_remote)
+        sensor.register("shop", f"file://{origin.path}")
+        result = sensor.tick()
+        head = origin.git("rev-parse", "HEAD")
+        assert requested(result) == [("shop|main", f"shop:main:{head}", head)]
+        assert json.loads(sensor.cursor)["refs"] == {"shop": {"main": head}}
+        assert set(json.loads(sensor.cursor)["polled"]) == {"hung", "shop"}
+    finally:
+        sensor.close()
 
 
 def test_the_poll_interval_and_default_status_come_from_the_automation_config():

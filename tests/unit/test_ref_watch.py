@@ -7,9 +7,12 @@ import pytest
 from codegraph_assets.automation.ref_watch import (
     PartitionRun,
     matches_any,
+    SensorCursor,
+    dump_cursor,
     parse_cursor,
     plan_nightly,
     plan_pushes,
+    poll_order,
     validate_ref_pattern,
 )
 from codegraph_assets.errors import CodegraphError
@@ -63,4 +66,17 @@ def test_the_nightly_plan_is_every_tracked_ref_that_exists():
 
 @pytest.mark.parametrize("raw", [None, "", "not json", "[1]", '{"shop": 3}'])
 def test_an_unreadable_cursor_counts_as_none(raw):
-    assert parse_cursor(raw) == {}
+    assert parse_cursor(raw) == SensorCursor()
+
+
+def test_the_cursor_round_trips_refs_and_poll_times():
+    cursor = SensorCursor({"shop": {"main": A}}, {"shop": 1700000000.5})
+    assert parse_cursor(dump_cursor(cursor)) == cursor
+
+
+def test_a_version_1_cursor_reads_as_refs_never_polled():
+    assert parse_cursor('{"shop": {"main": "%s"}}' % A) == SensorCursor({"shop": {"main": A}}, {})
+
+
+def test_repositories_never_polled_go_first_then_the_longest_unpolled():
+    assert poll_order(["c", "a", "b", "new"], {"a": 30.0, "b": 10.0, "c": 20.0}) == ["new", "b", "c", "a"]
