@@ -28,6 +28,7 @@ class ErrorCode(str, Enum):
     IR_CACHE_MISS = "IR_CACHE_MISS"
     DB_LOCKED = "DB_LOCKED"
     DB_ERROR = "DB_ERROR"
+    DB_CONNECTION_LOST = "DB_CONNECTION_LOST"  # not in the seed: a connection the server dropped mid-transaction
     LEXICAL_INDEX_ERROR = "LEXICAL_INDEX_ERROR"
     INDEX_LOCKED = "INDEX_LOCKED"
     INDEX_CORRUPTED = "INDEX_CORRUPTED"
@@ -54,6 +55,7 @@ CATEGORY_OF: dict[ErrorCode, ErrorCategory] = {
     ErrorCode.IR_CACHE_MISS: ErrorCategory.PERMANENT,
     ErrorCode.DB_LOCKED: ErrorCategory.TRANSIENT,
     ErrorCode.DB_ERROR: ErrorCategory.INFRASTRUCTURE,
+    ErrorCode.DB_CONNECTION_LOST: ErrorCategory.TRANSIENT,
     ErrorCode.LEXICAL_INDEX_ERROR: ErrorCategory.PERMANENT,
     ErrorCode.INDEX_LOCKED: ErrorCategory.TRANSIENT,
     ErrorCode.INDEX_CORRUPTED: ErrorCategory.INFRASTRUCTURE,

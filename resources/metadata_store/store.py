@@ -449,6 +449,14 @@ class MetadataStore:
             if any(sign in text_ for sign in ("locked", "busy", "deadlock detected", "could not serialize")):
                 raise CodegraphError(ErrorCode.DB_LOCKED, f"metadata store is busy while trying to {action}",
                                      input=_redact(self.url), fix="retry; another writer holds the database") from exc
+            if exc.connection_invalidated:
+                # The server dropped a connection it had accepted (restart, failover, a terminated backend): the
+                # transaction rolled back and the pool discarded the connection, so a retry reconnects.
+                raise CodegraphError(ErrorCode.DB_CONNECTION_LOST,
+                                     f"metadata store {_redact(self.url)} lost its connection while trying to "
+                                     f"{action}: {text_.strip()[:300]}", input=_redact(self.url),
+                                     fix="retried automatically; if it keeps happening, check the database "
+                                         "server's restarts and network") from exc
             raise CodegraphError(ErrorCode.DB_ERROR, f"metadata store {_redact(self.url)} failed to {action}: "
                                  f"{text_.strip()[:300]}", input=_redact(self.url),
                                  fix="check the database is running and reachable") from exc
