@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from tree_sitter import Language, Parser, Query
 
 from codegraph_assets.core.ir_queries import QUERY_SOURCES
+from codegraph_assets.core.ir_reference_queries import REFERENCE_QUERY_SOURCES
 from codegraph_assets.core.languages import GRAMMARS
 
 
@@ -28,6 +29,13 @@ def grammar_for(name: str) -> Grammar:
     source = GRAMMARS[name]
     language = Language(getattr(importlib.import_module(source.module), source.function)())
     return Grammar(name=name, language=language, query=Query(language, QUERY_SOURCES[name]))
+
+
+@functools.cache
+def reference_query_for(name: str) -> Query | None:
+    """The compiled scopes-and-references query of a language (EXTENDED tier), None where it has none."""
+    source = REFERENCE_QUERY_SOURCES.get(name)
+    return None if source is None else Query(grammar_for(name).language, source)
 
 
 # A Parser holds mutable state, so threads must not share one; languages and queries are shareable.

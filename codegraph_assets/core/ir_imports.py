@@ -7,27 +7,34 @@ from collections.abc import Iterator
 from tree_sitter import Node
 
 from codegraph_assets.core.ir_model import Occurrence, Span, SymbolRole
+from codegraph_assets.core.ir_python import import_target, python_imports
 from codegraph_assets.core.ir_node_text import span_between, span_of, text_of
 
 _CALL_ROLES = SymbolRole.REFERENCE | SymbolRole.READ
 
 
 def extract_imports(import_captures: list[tuple[str, Node]], content: bytes) -> tuple[list[str], list[Occurrence]]:
-    """The imported module strings (deduplicated, in order) and an IMPORT occurrence per module and name."""
-    found: list[tuple[int, str, Span, bool]] = []  # (start byte, text, span, is a module string)
+    """The imported module strings (deduplicated, in order) and an IMPORT occurrence per module and name.
+    A module's occurrence has the target ``import <module>``; a name's, ``import <module> <name>`` where
+    the language ties names to their module in the syntax (Python), else the name as written."""
+    found: list[tuple[int, str, Span, str | None]] = []  # (start byte, symbol, span, module string or None)
     for capture, node in import_captures:
         if capture == "module":
-            found.append((node.start_byte, text_of(node, content), span_of(node), True))
+            module = text_of(node, content)
+            found.append((node.start_byte, import_target(module), span_of(node), module))
         elif capture == "imported":
-            found.append((node.start_byte, text_of(node, content), span_of(node), False))
+            found.append((node.start_byte, text_of(node, content), span_of(node), None))
+        elif capture == "python_import":
+            found.extend((i.node.start_byte, i.target, span_of(i.node), i.module if i.member is None else None)
+                         for i in python_imports([node], content) if i.occurrence)
         elif capture == "java_import":
             found.extend(_java_import(node, content))
         elif capture == "use_tree":
             for path, leaf in _rust_use_paths(node, "", content):
-                found.append((leaf.start_byte, path, span_of(leaf), True))
+                found.append((leaf.start_byte, import_target(path), span_of(leaf), path))
     found.sort(key=lambda item: item[0])
-    modules = list(dict.fromkeys(text for _, text, _, is_module in found if is_module))
-    occurrences = [Occurrence(text, span, SymbolRole.IMPORT) for _, text, span, _ in found]
+    modules = list(dict.fromkeys(module for _, _, _, module in found if module is not None))
+    occurrences = [Occurrence(symbol, span, SymbolRole.IMPORT) for _, symbol, span, _ in found]
     return modules, occurrences
 
 
@@ -36,7 +43,7 @@ def call_references(callees: list[Node], content: bytes) -> list[Occurrence]:
     return [Occurrence(text_of(node, content), span_of(node), _CALL_ROLES) for node in callees]
 
 
-def _java_import(declaration: Node, content: bytes) -> list[tuple[int, str, Span, bool]]:
+def _java_import(declaration: Node, content: bytes) -> list[tuple[int, str, Span, str | None]]:
     # `import static a.b.C.m;` / `import a.b.*;`: the path runs from the name to the optional `*`.
     path_types = ("scoped_identifier", "identifier", "asterisk")
     parts = [child for child in declaration.named_children if child.type in path_types]
@@ -44,7 +51,7 @@ def _java_import(declaration: Node, content: bytes) -> list[tuple[int, str, Span
         return []
     first, last = parts[0], parts[-1]
     path = "".join(content[first.start_byte : last.end_byte].decode("utf-8", errors="replace").split())
-    return [(first.start_byte, path, span_between(first, last), True)]
+    return [(first.start_byte, import_target(path), span_between(first, last), path)]
 
 
 def _rust_use_paths(node: Node, prefix: str, content: bytes) -> Iterator[tuple[str, Node]]:

@@ -11,7 +11,10 @@ of three. Capture names form a small protocol read by `ir_parser`, `ir_symbols` 
 - ``@scope.impl`` with ``@impl_type``: a Rust impl block, a parent that is not itself a symbol.
 - ``@callee``: the called name of a call expression.
 - ``@module``: an import's module/path string as written; ``@imported``: a name an import binds.
-  ``@java_import`` and ``@use_tree`` need language code to read (see `ir_imports`).
+  ``@java_import``, ``@use_tree`` and ``@python_import`` need language code to read (see `ir_imports`).
+
+`ir_reference_queries` holds the queries compiled apart and run only from the EXTENDED tier on: they
+capture scopes, bindings and every identifier for the per-language binders (`ir_python`, `ir_lexical`).
 """
 
 from __future__ import annotations
@@ -21,14 +24,16 @@ PYTHON_DEFINITIONS = """
 (function_definition name: (identifier) @name) @def.function
 ((module (expression_statement (assignment left: (identifier) @name) @def.constant))
  (#match? @name "^[A-Z][A-Z0-9_]*$"))
+((module (expression_statement (assignment right: (assignment left: (identifier) @name)) @def.constant))
+ (#match? @name "^[A-Z][A-Z0-9_]*$"))
+((module (expression_statement
+   (assignment left: [(pattern_list (identifier) @name) (tuple_pattern (identifier) @name)]) @def.constant))
+ (#match? @name "^[A-Z][A-Z0-9_]*$"))
 """
 
 PYTHON_IMPORTS = """
-(import_statement name: (dotted_name) @module)
-(import_statement name: (aliased_import name: (dotted_name) @module))
-(import_from_statement module_name: (_) @module)
-(import_from_statement name: (dotted_name) @imported)
-(import_from_statement name: (aliased_import name: (dotted_name) @imported))
+(import_statement) @python_import
+(import_from_statement) @python_import
 """
 
 PYTHON_CALLS = """
@@ -154,3 +159,36 @@ QUERY_SOURCES: dict[str, str] = {
     "java": JAVA_DEFINITIONS + JAVA_IMPORTS + JAVA_CALLS,
     "rust": RUST_DEFINITIONS + RUST_IMPORTS + RUST_CALLS,
 }
+
+
+# Capture names read by `ir_python`: scopes (@scope.*), binding sites, import statements, attribute
+# members, keyword-argument names, class bases and every identifier (@ref).
+PYTHON_REFERENCES = """
+(function_definition parameters: (parameters) @scope.function)
+(class_definition body: (block) @scope.class)
+(lambda) @scope.lambda
+[(list_comprehension) (set_comprehension) (dictionary_comprehension) (generator_expression)] @scope.comprehension
+(function_definition name: (identifier) @definition)
+(class_definition name: (identifier) @definition)
+(parameters (identifier) @parameter)
+(lambda_parameters (identifier) @parameter)
+(default_parameter name: (identifier) @parameter)
+(typed_parameter . (identifier) @parameter)
+(typed_default_parameter name: (identifier) @parameter)
+(parameters [(list_splat_pattern (identifier) @parameter) (dictionary_splat_pattern (identifier) @parameter)])
+(lambda_parameters [(list_splat_pattern (identifier) @parameter) (dictionary_splat_pattern (identifier) @parameter)])
+(typed_parameter [(list_splat_pattern (identifier) @parameter) (dictionary_splat_pattern (identifier) @parameter)])
+(assignment left: (_) @target)
+(augmented_assignment left: (identifier) @target.augmented)
+(for_statement left: (_) @target)
+(for_in_clause left: (_) @target)
+(as_pattern_target (_) @target)
+(named_expression name: (identifier) @target.walrus)
+(global_statement (identifier) @global)
+(nonlocal_statement (identifier) @nonlocal)
+[(import_statement) (import_from_statement) (future_import_statement)] @import
+(attribute attribute: (identifier) @member)
+(keyword_argument name: (identifier) @keyword)
+(class_definition superclasses: (argument_list) @bases)
+(identifier) @ref
+"""

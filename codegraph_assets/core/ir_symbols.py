@@ -151,6 +151,11 @@ def _base_type_name(type_node: Node, content: bytes) -> str:
         node = inner
 
 
+def simple_descriptor(name: str, kind: str) -> str:
+    """The SCIP descriptor of one name of a kind: `f().`, `Point#`, `net/`, `CONFIG.` (variables too)."""
+    return _descriptor(name, kind)
+
+
 def _descriptor(name: str, kind: str, duplicate: int = 0) -> str:
     """The SCIP descriptor for one name; `duplicate` > 0 disambiguates like SCIP overloads (`f(+1).`)."""
     if not _SIMPLE_NAME.fullmatch(name):

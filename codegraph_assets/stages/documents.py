@@ -33,8 +33,13 @@ def _parser_tag() -> str:
 
 def doc_key(blob_sha: str, config: IndexingConfig) -> str:
     """IR identity: parser/grammar versions, semantic tier and blob (tables.ir_documents.doc_key)."""
+    return doc_key_prefix(config) + blob_sha
+
+
+def doc_key_prefix(config: IndexingConfig) -> str:
+    """Every doc key of one configuration starts with this; readers join manifests to documents by it."""
     options = "" if config.ir_build.occurrences else ".defs-only"
-    return f"ir.{_parser_tag()}.{config.defaults.semantic_tier}{options}:{blob_sha}"
+    return f"ir.{_parser_tag()}.{config.defaults.semantic_tier}{options}:"
 
 
 def unique_blobs(entries: Iterable[ManifestEntry]) -> list[ManifestEntry]:
@@ -77,7 +82,8 @@ def ensure_documents(repo: RepoRecord, entries: list[ManifestEntry], store: Meta
             else:
                 unparsed.append((entry, len(content), *derived))
 
-    with IsolatedParser(config.ir_build.parse_timeout_s, config.defaults.parallel_workers) as parser:
+    with IsolatedParser(config.ir_build.parse_timeout_s, config.defaults.parallel_workers,
+                        config.defaults.semantic_tier) as parser:
         for (entry, content), outcome in parser.parse_stream(parse_requests()):
             record(entry, len(content), *_from_outcome(outcome, entry, content, config))
             while unparsed:

@@ -45,12 +45,12 @@ class _Worker:
         self._process: subprocess.Popen | None = None
         self.connection: Connection | None = None
 
-    def send(self, content: bytes, language: str) -> None:
+    def send(self, content: bytes, language: str, tier: str) -> None:
         if self._process is None:
             self._start()
         assert self.connection is not None
         try:
-            self.connection.send((content, language))
+            self.connection.send((content, language, tier))
         except (BrokenPipeError, ConnectionResetError):
             pass  # it died between files: receive() reports the crash
 
@@ -93,10 +93,12 @@ class _Worker:
 
 
 class IsolatedParser:
-    """A pool of parsing children; each file gets `timeout_s` from the moment a child starts on it."""
+    """A pool of parsing children; each file gets `timeout_s` from the moment a child starts on it. `tier`
+    is the semantic tier every file is parsed at (see `parse_document`)."""
 
-    def __init__(self, timeout_s: float, workers: int = 1) -> None:
+    def __init__(self, timeout_s: float, workers: int = 1, tier: str = "FULL") -> None:
         self.timeout_s = timeout_s
+        self.tier = tier
         self._workers = [_Worker() for _ in range(max(1, min(workers, os.cpu_count() or 1)))]
 
     def parse(self, content: bytes, language: str) -> ParseOutcome:
@@ -117,7 +119,7 @@ class IsolatedParser:
                     break
                 worker = idle.pop()
                 tag, content, language = item
-                worker.send(content, language)
+                worker.send(content, language, self.tier)
                 busy[worker.connection] = (worker, tag, time.monotonic())
             if not busy:
                 return
@@ -152,11 +154,11 @@ def _serve(connection: Connection) -> None:
     connection.send(_READY)
     while True:
         try:
-            content, language = connection.recv()
+            content, language, tier = connection.recv()
         except EOFError:
             return
         try:
-            reply = (True, parse_document(content, language))
+            reply = (True, parse_document(content, language, tier))
         except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
             reply = (False, exc)
         connection.send(reply)

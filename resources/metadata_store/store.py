@@ -22,11 +22,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from codegraph_assets.core.chunking import ChunkRecord
-from codegraph_assets.core.ir_model import DocumentIR, Occurrence, Span, Symbol, SymbolRole
+from codegraph_assets.core.ir_model import DocumentInterface, DocumentIR, Span, Symbol
 from codegraph_assets.core.source import ManifestEntry
 from codegraph_assets.errors import CodegraphError, ErrorCode
 from resources.file_lock import exclusive_file_lock
 from resources.metadata_store import tables as t
+from resources.metadata_store.ir_graph_queries import IRGraphQueries
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK_KEY = 0x636F6465  # "code": the advisory lock id that serializes migrations on PostgreSQL
@@ -70,7 +71,7 @@ class SnapshotChunk:
     chunk: ChunkRecord
 
 
-class MetadataStore:
+class MetadataStore(IRGraphQueries):
     """All metadata reads and writes; one instance per process or run."""
 
     def __init__(self, url: str, *, batch_size: int = 500, busy_timeout_s: float = 30.0) -> None:
@@ -198,6 +199,7 @@ class MetadataStore:
     def save_documents(self, documents: Iterable[tuple[str, str, str, DocumentIR]]) -> int:
         """Store (doc_key, blob_sha, status, ir) rows that are absent; returns how many were new."""
         saved = 0
+        graphs: list[dict] = []
         with self._errors("save IR documents"), self.engine.begin() as conn:
             _hold_gc_lock(conn, exclusive=False)
             for doc_key, blob_sha, status, ir in sorted(documents, key=lambda d: d[0]):
@@ -209,29 +211,26 @@ class MetadataStore:
                     continue  # another run stored this blob first; its rows are identical
                 saved += 1
                 self._insert_rows(conn, t.ir_symbols, [_symbol_row(doc_key, i, s) for i, s in enumerate(ir.symbols)])
-                self._insert_rows(conn, t.ir_occurrences,
-                                  [_occurrence_row(doc_key, i, o) for i, o in enumerate(ir.occurrences)])
+                graphs.append({"doc_key": doc_key, "graph": ir.packed_graph(),
+                               "interface": json.dumps(ir.interface().to_json())})
+            # One multi-row statement per batch rather than one per document (each costs a compile).
+            self._insert_ignore(conn, t.ir_document_graphs, graphs)
         return saved
 
     def load_document(self, doc_key: str) -> DocumentIR | None:
+        """A stored document; its occurrences and edges unpack when first read."""
         with self._errors(f"load IR document {doc_key}"), self.engine.connect() as conn:
             doc = conn.execute(select(t.ir_documents).where(t.ir_documents.c.doc_key == doc_key)).first()
             if doc is None:
                 return None
             symbols = conn.execute(
                 select(t.ir_symbols).where(t.ir_symbols.c.doc_key == doc_key).order_by(t.ir_symbols.c.ordinal))
-            occurrences = conn.execute(
-                select(t.ir_occurrences).where(t.ir_occurrences.c.doc_key == doc_key)
-                .order_by(t.ir_occurrences.c.ordinal))
-            return DocumentIR(
-                language=doc.language,
-                symbols=[_symbol_from_row(r) for r in symbols],
-                occurrences=[Occurrence(r.symbol, Span(r.start_line, r.start_col, r.end_line, r.end_col),
-                                        SymbolRole(r.roles)) for r in occurrences],
-                imports=json.loads(doc.imports),
-                parse_errors=doc.parse_errors,
-                line_count=doc.line_count,
-            )
+            graph = conn.execute(select(t.ir_document_graphs).where(t.ir_document_graphs.c.doc_key == doc_key)).first()
+            interface = DocumentInterface.from_json(json.loads(graph.interface))
+            return DocumentIR.with_packed_graph(
+                graph.graph, interface, language=doc.language, symbols=[_symbol_from_row(r) for r in symbols],
+                imports=json.loads(doc.imports), parse_errors=doc.parse_errors, line_count=doc.line_count,
+                exports=interface.exports, members=interface.members, package=interface.package)
 
     def document_statuses(self, doc_keys: Iterable[str]) -> dict[str, tuple[str, int]]:
         """doc_key → (status, parse_errors) for the keys that exist."""
@@ -252,6 +251,17 @@ class MetadataStore:
                 for r in rows:
                     names.setdefault(r.doc_key, []).append(r.name)
         return names
+
+    def document_symbols(self, doc_keys: Iterable[str]) -> dict[str, list[Symbol]]:
+        """doc_key → its symbols in document order, for many documents at once (what lexical units need,
+        without loading whole documents)."""
+        s = t.ir_symbols
+        result: dict[str, list[Symbol]] = {}
+        with self._errors("read IR symbols"), self.engine.connect() as conn:
+            for batch in _batches(list(doc_keys), self.batch_size):
+                for r in conn.execute(select(s).where(s.c.doc_key.in_(batch)).order_by(s.c.doc_key, s.c.ordinal)):
+                    result.setdefault(r.doc_key, []).append(_symbol_from_row(r))
+        return result
 
     # -- chunks ----------------------------------------------------------------------------------
     def present_chunk_sets(self, set_keys: Iterable[str]) -> set[str]:
@@ -393,10 +403,16 @@ class MetadataStore:
                 ~exists().where(p.c.manifest_id == m.c.manifest_id))
             removed["manifest_entries"] = conn.execute(delete(e).where(e.c.manifest_id.in_(dead))).rowcount
             removed["manifests"] = conn.execute(delete(m).where(m.c.manifest_id.in_(dead))).rowcount
+            for table in (t.manifest_resolutions, t.resolved_manifests):
+                removed[table.name] = conn.execute(delete(table).where(
+                    ~exists().where(m.c.manifest_id == table.c.manifest_id))).rowcount
+            mr, r = t.manifest_resolutions, t.ir_resolutions
+            removed["ir_resolutions"] = conn.execute(delete(r).where(
+                ~exists().where(mr.c.resolution_key == r.c.resolution_key))).rowcount
             # NOT EXISTS, not NOT IN: PostgreSQL turns it into an anti-join instead of a per-row scan.
             doc_dead = ~exists().where(e.c.blob_sha == d.c.blob_sha)
             dead_docs = select(d.c.doc_key).where(doc_dead)
-            for table in (t.ir_symbols, t.ir_occurrences):
+            for table in (t.ir_symbols, t.ir_document_graphs):
                 removed[table.name] = conn.execute(delete(table).where(table.c.doc_key.in_(dead_docs))).rowcount
             removed["ir_documents"] = conn.execute(delete(d).where(doc_dead)).rowcount
             set_dead = ~exists().where(e.c.blob_sha == cs.c.blob_sha)
@@ -520,11 +536,3 @@ def _symbol_from_row(r) -> Symbol:
         enclosing=Span(r.enclosing_start_line, r.enclosing_start_col, r.enclosing_end_line, r.enclosing_end_col),
         parent_id=r.parent_id, signature=r.signature, docstring=r.docstring,
     )
-
-
-def _occurrence_row(doc_key: str, ordinal: int, o: Occurrence) -> dict:
-    return {
-        "doc_key": doc_key, "ordinal": ordinal, "symbol": o.symbol, "roles": int(o.roles),
-        "start_line": o.span.start_line, "start_col": o.span.start_col, "end_line": o.span.end_line,
-        "end_col": o.span.end_col,
-    }

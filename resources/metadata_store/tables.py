@@ -1,6 +1,7 @@
 """The metadata store's schema (SQLAlchemy Core). Migrations in `migrations/versions` create it.
 
-Everything expensive is keyed by content: IR documents by (parser version, blob sha), chunk sets by
+Everything expensive is keyed by content: IR documents by (parser version, tier, blob sha), cross-file
+resolutions by their own content (named per manifest and path), chunk sets by
 (chunker version, IR document), embeddings by (model id, chunk hash). A snapshot is a manifest of
 (path, blob) rows; `published_snapshots` says which manifest each stage of a partition serves.
 """
@@ -92,17 +93,40 @@ ir_symbols = Table(
     Column("docstring", Text, nullable=False),
 )
 
-ir_occurrences = Table(
-    "ir_occurrences",
+ir_document_graphs = Table(
+    "ir_document_graphs",
     metadata,
     Column("doc_key", String(160), primary_key=True),
-    Column("ordinal", Integer, primary_key=True),
-    Column("symbol", Text, nullable=False),
-    Column("roles", Integer, nullable=False),
-    Column("start_line", Integer, nullable=False),
-    Column("start_col", Integer, nullable=False),
-    Column("end_line", Integer, nullable=False),
-    Column("end_col", Integer, nullable=False),
+    Column("graph", LargeBinary, nullable=False),  # occurrences and edges, packed (core/ir_packing.py)
+    Column("interface", Text, nullable=False),  # JSON of DocumentInterface: what cross-file resolution reads
+)
+
+ir_resolutions = Table(
+    "ir_resolutions",
+    metadata,
+    # A content-addressed map, shared by every manifest whose file resolves the same way:
+    # a target as the document wrote it ("import .models User") → the repository-wide symbol.
+    Column("resolution_key", String(64), primary_key=True),
+    Column("expression", Text, primary_key=True),
+    Column("target", Text, nullable=False, index=True),
+)
+
+manifest_resolutions = Table(
+    "manifest_resolutions",
+    metadata,
+    Column("manifest_id", String(64), primary_key=True),
+    Column("resolver", String(160), primary_key=True),  # IR key prefix + resolver version
+    Column("path", Text, primary_key=True),
+    Column("resolution_key", String(64), nullable=False, index=True),
+)
+
+resolved_manifests = Table(
+    "resolved_manifests",
+    metadata,
+    # Written with a manifest's resolutions, in the same transaction: present = resolved completely.
+    Column("manifest_id", String(64), primary_key=True),
+    Column("resolver", String(160), primary_key=True),
+    Column("created_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
 )
 
 chunk_sets = Table(

@@ -47,11 +47,12 @@ def _document() -> DocumentIR:
 
 def test_migrations_create_every_table_and_record_the_revision(store):
     tables = set(inspect(store.engine).get_table_names())
-    assert {"repos", "manifests", "manifest_entries", "ir_documents", "ir_symbols", "ir_occurrences",
+    assert {"repos", "manifests", "manifest_entries", "ir_documents", "ir_symbols", "ir_document_graphs",
+            "ir_resolutions", "manifest_resolutions", "resolved_manifests",
             "chunks", "chunk_texts", "embeddings", "published_snapshots", "run_commits", "repo_ref_patterns",
             "alembic_version"} <= tables
     with store.engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0004"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0005"
 
 
 def test_migrating_twice_is_harmless(store):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import pickle
 
-from codegraph_assets.core.ir_model import Occurrence, Span, Symbol, SymbolRole
+from codegraph_assets.core.ir_model import Edge, EdgeKind, Occurrence, Span, Symbol, SymbolRole
 from codegraph_assets.core.ir_parser import parse_document
 
 SOURCE = b'''import os
@@ -33,3 +33,9 @@ def test_each_positional_reduce_names_every_field_in_order():
     for example in examples:
         _, args = example.__reduce__()
         assert args == tuple(getattr(example, f.name) for f in dataclasses.fields(example)), type(example)
+
+
+def test_edges_reduce_positionally_too():
+    edge = Edge(EdgeKind.CALLS, "f().", "g().", Span(1, 2, 3, 4))
+    _, args = edge.__reduce__()
+    assert args == tuple(getattr(edge, f.name) for f in dataclasses.fields(edge))

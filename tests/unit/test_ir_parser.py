@@ -2,13 +2,10 @@ import textwrap
 
 import pytest
 
-from codegraph_assets.core.ir_model import DocumentIR, Span, SymbolRole
+from codegraph_assets.core.ir_model import DocumentIR, EdgeKind, Span, SymbolRole
 from codegraph_assets.core.ir_parser import parse_document
 from codegraph_assets.core.languages import PARSEABLE_LANGUAGES
 from codegraph_assets.errors import CodegraphError, ErrorCode
-
-CALL = SymbolRole.REFERENCE | SymbolRole.READ
-
 
 def parse(language: str, source: str) -> DocumentIR:
     return parse_document(textwrap.dedent(source).lstrip("\n").encode(), language)
@@ -23,7 +20,8 @@ def outline(doc: DocumentIR) -> list[tuple]:
 
 
 def calls(doc: DocumentIR) -> list[tuple[str, int]]:
-    return [(o.symbol, o.span.start_line) for o in doc.occurrences if o.roles == CALL]
+    """(callee's target, line) of every call edge: bound where the document shows what is called."""
+    return [(e.target, e.span.start_line) for e in doc.edges if e.kind == EdgeKind.CALLS]
 
 
 def imported(doc: DocumentIR) -> list[tuple[str, int]]:
@@ -80,8 +78,10 @@ def test_python_name_span_signature_and_docstring():
 def test_python_imports_and_calls():
     doc = parse("python", PYTHON_SOURCE)
     assert doc.imports == ["os.path", ".formatting"]
-    assert imported(doc) == [("os.path", 2), (".formatting", 3), ("shout", 3), ("whisper", 3)]
-    assert calls(doc) == [("shout", 15), ("decorate", 16), ("join", 16), ("Greeter", 20), ("greet", 20)]
+    assert imported(doc) == [("import os.path", 2), ("import .formatting", 3), ("import .formatting shout", 3),
+                             ("import .formatting whisper", 3)]
+    assert calls(doc) == [("import .formatting shout", 15), ("Greeter#greet().decorate().", 16), ("join", 16),
+                          ("Greeter#", 20), ("Greeter#greet().", 20)]
 
 
 def test_every_symbol_has_one_definition_occurrence_at_its_name():
@@ -140,9 +140,10 @@ def test_javascript_functions_classes_methods_and_arrow_consts():
 def test_javascript_imports_requires_and_calls():
     doc = parse("javascript", JAVASCRIPT_SOURCE)
     assert doc.imports == ["fs/promises", "path"]
-    assert imported(doc) == [("readFile", 1), ("fs/promises", 1), ("path", 2)]
+    assert imported(doc) == [("import fs/promises readFile", 1), ("import fs/promises", 1), ("import path", 2)]
     assert calls(doc) == [
-        ("require", 2), ("readFile", 8), ("join", 8), ("parse", 9), ("find", 19), ("Store", 23),
+        ("require", 2), ("import fs/promises readFile", 8), ("import path join", 8), ("parse", 9), ("find", 19),
+        ("Store#", 23),
     ]
 
 
@@ -193,8 +194,9 @@ def test_typescript_interfaces_types_enums_and_overloads():
 def test_typescript_imports_and_calls():
     doc = parse("typescript", TYPESCRIPT_SOURCE)
     assert doc.imports == ["./http", "./log"]
-    assert imported(doc) == [("Request", 1), ("./http", 1), ("log", 2), ("./log", 2)]
-    assert calls(doc) == [("debug", 18), ("route", 22), ("handle", 22)]
+    assert imported(doc) == [("import ./http Request", 1), ("import ./http", 1), ("import ./log", 2),
+                             ("import ./log", 2)]
+    assert calls(doc) == [("import ./log debug", 18), ("Router#route().", 22), ("handle", 22)]
 
 
 TSX_SOURCE = """
@@ -218,8 +220,9 @@ def test_tsx_components_and_nested_arrow_functions():
         ("Counter().increment().", "function", "increment", "Counter().", 7, 7, 7),
     ]
     assert doc.imports == ["react"]
-    assert imported(doc) == [("React", 1), ("useState", 1), ("react", 1)]
-    assert calls(doc) == [("useState", 6), ("setCount", 7), ("format", 8)]
+    assert imported(doc) == [("import react default", 1), ("import react useState", 1), ("import react", 1)]
+    set_count = [o.symbol for o in doc.occurrences if o.span.start_line == 6][1]  # `[count, setCount]`
+    assert calls(doc) == [("import react useState", 6), (set_count, 7), ("format", 8)]
     assert doc.parse_errors == 0
 
 
@@ -273,8 +276,8 @@ def test_go_types_methods_with_receiver_parent_and_constants():
 def test_go_imports_and_calls():
     doc = parse("go", GO_SOURCE)
     assert doc.imports == ["fmt", "math"]
-    assert imported(doc) == [("fmt", 4), ("math", 5)]
-    assert calls(doc) == [("Sprintf", 26), ("Area", 26)]
+    assert imported(doc) == [("import fmt", 4), ("import math", 5)]
+    assert calls(doc) == [("import fmt Sprintf", 26), ("Area", 26)]
 
 
 JAVA_SOURCE = """
@@ -330,8 +333,8 @@ def test_java_classes_constructors_overloads_and_nested_interfaces():
 def test_java_imports_and_calls():
     doc = parse("java", JAVA_SOURCE)
     assert doc.imports == ["java.util.List", "java.util.function.*"]
-    assert imported(doc) == [("java.util.List", 3), ("java.util.function.*", 4)]
-    assert calls(doc) == [("forEach", 16), ("println", 16), ("format", 16), ("join", 24)]
+    assert imported(doc) == [("import java.util.List", 3), ("import java.util.function", 4)]  # a star import
+    assert calls(doc) == [("forEach", 16), ("println", 16), ("Greeter#format().", 16), ("join", 24)]
 
 
 RUST_SOURCE = """
@@ -391,7 +394,7 @@ def test_rust_impl_methods_belong_to_their_type():
 def test_rust_use_lists_expand_to_full_paths():
     doc = parse("rust", RUST_SOURCE)
     assert doc.imports == ["std::collections::HashMap", "std::fmt", "std::fmt::Display"]
-    assert calls(doc) == [("new", 17), ("get", 21)]
+    assert calls(doc) == [("import std::collections::HashMap new", 17), ("get", 21)]
 
 
 def test_nested_rust_functions_and_modules():
@@ -480,3 +483,10 @@ def test_names_that_are_not_identifiers_are_backtick_escaped():
     doc = parse("javascript", "class Bag {\n  #secret() {}\n  [Symbol.iterator]() {}\n}\n")
     assert [s.symbol_id for s in doc.symbols] == ["Bag#", "Bag#`#secret`().", "Bag#`[Symbol.iterator]`()."]
     assert [s.name for s in doc.symbols] == ["Bag", "#secret", "[Symbol.iterator]"]
+
+
+def test_python_module_constants_in_chained_and_unpacking_assignments():
+    doc = parse("python", "A = B = 1\nC, D = 1, 2\n(E, F) = 3, 4\nlower, G = 1, 2\n\ndef f():\n    H = 1\n")
+    assert [(s.symbol_id, s.kind, s.span.start_line) for s in doc.symbols] == [
+        ("A.", "constant", 1), ("B.", "constant", 1), ("C.", "constant", 2), ("D.", "constant", 2),
+        ("E.", "constant", 3), ("F.", "constant", 3), ("G.", "constant", 4), ("f().", "function", 6)]
