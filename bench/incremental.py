@@ -46,14 +46,14 @@ def _run(args: argparse.Namespace, work: Path) -> int:
 
     from codegraph_assets.assets import ALL_ASSETS
     from codegraph_assets.config import load_indexing_config
-    from codegraph_assets.core.chunking import chunk_set_key
     from codegraph_assets.partitions import partition_key
     from codegraph_assets.registry import register_repo
     from codegraph_assets.resource_defs import build_resource_defs
-    from codegraph_assets.stages.documents import doc_key
+    from codegraph_assets.stages.chunk_stage import chunk_set_keys
 
     config = load_indexing_config()
     resources = build_resource_defs(config)
+    set_key = chunk_set_keys(config, resources["embeddings"])
     instance = dg.DagsterInstance.ephemeral()
     sdists = work / "sdists"
     old_sdist, new_sdist = download(args.package, args.old, sdists), download(args.package, args.new, sdists)
@@ -83,7 +83,7 @@ def _run(args: argparse.Namespace, work: Path) -> int:
     def chunk_hashes() -> set[str]:
         head = store.published(args.package, "main", "vector")
         entries = [e for e in store.load_manifest(head.manifest_id) if e.indexed]
-        keys = {e.blob_sha: chunk_set_key(doc_key(e.blob_sha, config)) for e in entries}
+        keys = {e.blob_sha: set_key(e.blob_sha) for e in entries}
         return {c.chunk.chunk_hash for c in store.snapshot_chunks(entries, keys)}
 
     cold_s, cold = index()

@@ -6,6 +6,8 @@ file, so the two share disk and stay independent), applies only the diff, commit
 staging directory into place. Readers open the directory of the manifest the metadata store says is
 serving, so they see the previous complete snapshot until every stage has published the new one, and
 a killed run leaves only a staging directory that the next run of the partition removes.
+Each file is indexed as its lexical units, one Tantivy document each; the schema, the analyzers and the
+queries are in resources/tantivy_schema.py.
 """
 
 from __future__ import annotations
@@ -17,55 +19,35 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 import tantivy
 
-from codegraph_assets.config import codegraph_home
-from codegraph_assets.core.tokenizing import code_token_text, code_tokens
+from codegraph_assets.config import LexicalConfig, codegraph_home
+from codegraph_assets.core.lexical_query import LexicalQuery, parse_query
 from codegraph_assets.errors import CodegraphError, ErrorCode
 from resources.file_lock import LockHeld, exclusive_file_lock
+from resources.tantivy_schema import (
+    LexicalDocument,
+    LexicalMatch,
+    build_query,
+    build_schema,
+    file_heads_query,
+    match_of,
+    register_analyzers,
+    unit_documents,
+)
 
 # Bump when fields, tokenization or the directory layout change: a new version starts fresh directories
-# (and garbage collection removes the old ones). 2: one directory per manifest.
-SCHEMA_VERSION = "2"
-_SYMBOL_BOOST = 3.0
-_PATH_BOOST = 1.5
+# (and garbage collection removes the old ones). 2: one directory per manifest. 3: one document per
+# lexical unit (function, method, the rest of a class or module) with ranked fields.
+SCHEMA_VERSION = "3"
 _STAGING_PREFIX = ".staging-"
 _LOCK_FILE = ".partition.lock"
 _MANIFEST_DIR = re.compile(r"^[0-9a-f]{16,64}$")
 
-
-@dataclass(frozen=True, slots=True)
-class LexicalDocument:
-    path: str
-    blob_sha: str
-    language: str | None
-    content: str
-    symbol_names: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class LexicalMatch:
-    path: str
-    blob_sha: str
-    language: str | None
-    content: str
-    score: float
-
-
-def _schema() -> tantivy.Schema:
-    builder = tantivy.SchemaBuilder()
-    builder.add_text_field("path", stored=True, tokenizer_name="raw")  # exact: deletes by term
-    builder.add_text_field("path_tokens", tokenizer_name="whitespace")
-    builder.add_text_field("blob", stored=True, tokenizer_name="raw")
-    builder.add_text_field("language", stored=True, tokenizer_name="raw")
-    builder.add_text_field("content", stored=True, tokenizer_name="default")
-    builder.add_text_field("content_tokens", tokenizer_name="whitespace")  # code_tokens, pre-split
-    builder.add_text_field("symbols", tokenizer_name="whitespace")
-    return builder.build()
+__all__ = ["LexicalDocument", "LexicalMatch", "SCHEMA_VERSION", "TantivyResource"]
 
 
 class TantivyResource(dg.ConfigurableResource):
@@ -158,11 +140,19 @@ class TantivyResource(dg.ConfigurableResource):
         return removed
 
     def document_count(self, repo: str, snapshot: str, manifest_id: str) -> int:
+        """Indexed files (not units) in one manifest's index."""
+        index = self._open(self.manifest_dir(repo, snapshot, manifest_id))
+        if index is None:
+            return 0
+        return index.searcher().search(file_heads_query(index.schema), 1, count=True).count
+
+    def unit_count(self, repo: str, snapshot: str, manifest_id: str) -> int:
         index = self._open(self.manifest_dir(repo, snapshot, manifest_id))
         return 0 if index is None else index.searcher().num_docs
 
     def documents(self, repo: str, snapshot: str, manifest_id: str) -> list[tuple[str, str]]:
-        """Every (path, blob) in one manifest's index, sorted (for checks and tests: it reads every document)."""
+        """Every (path, blob) in one manifest's index, once per indexed file, sorted (for checks and tests:
+        it reads every file's first unit)."""
         index = self._open(self.manifest_dir(repo, snapshot, manifest_id))
         if index is None:
             return []
@@ -170,14 +160,15 @@ class TantivyResource(dg.ConfigurableResource):
         if searcher.num_docs == 0:
             return []
         documents = [searcher.doc(address) for _, address in
-                     searcher.search(tantivy.Query.all_query(), searcher.num_docs).hits]
+                     searcher.search(file_heads_query(index.schema), searcher.num_docs).hits]
         return sorted((doc["path"][0], doc["blob"][0]) for doc in documents)
 
-    def search(self, repo: str, snapshot: str, manifest_id: str, query: str, limit: int) -> list[LexicalMatch]:
-        """BM25 over code tokens of content, symbol names (boosted) and path, in one manifest's index."""
+    def search(self, repo: str, snapshot: str, manifest_id: str, query: str | LexicalQuery, limit: int,
+               ranking: LexicalConfig | None = None) -> list[LexicalMatch]:
+        """The best units for `query` (text in the lexical query language, or parsed) in one manifest's index."""
         directory = self.manifest_dir(repo, snapshot, manifest_id)
-        tokens = list(dict.fromkeys(code_tokens(query)))
-        if not tokens:
+        parsed = parse_query(query) if isinstance(query, str) else query
+        if parsed.empty:
             return []
         index = self._open(directory)
         if index is None:
@@ -185,22 +176,9 @@ class TantivyResource(dg.ConfigurableResource):
                 ErrorCode.INDEX_CORRUPTED, f"the Tantivy index of {repo}|{snapshot} is missing at {directory}",
                 input=str(directory), fix="re-materialize the lexical asset for this partition (it is rebuilt)",
             )
-        schema = index.schema
-        should = []
-        for token in tokens:
-            should.append((tantivy.Occur.Should, tantivy.Query.term_query(schema, "content_tokens", token)))
-            should.append((tantivy.Occur.Should, tantivy.Query.boost_query(
-                tantivy.Query.term_query(schema, "symbols", token), _SYMBOL_BOOST)))
-            should.append((tantivy.Occur.Should, tantivy.Query.boost_query(
-                tantivy.Query.term_query(schema, "path_tokens", token), _PATH_BOOST)))
         searcher = index.searcher()
-        result = searcher.search(tantivy.Query.boolean_query(should), limit)
-        matches = []
-        for score, address in result.hits:
-            doc = searcher.doc(address)
-            matches.append(LexicalMatch(doc["path"][0], doc["blob"][0], doc["language"][0] or None,
-                                        doc["content"][0], float(score)))
-        return matches
+        result = searcher.search(build_query(index.schema, parsed, ranking or LexicalConfig()), limit)
+        return [match_of(searcher.doc(address), score) for score, address in result.hits]
 
     def _write(self, repo: str, snapshot: str, directory: Path, remove_paths: Iterable[str],
                add: Iterable[LexicalDocument]) -> int:
@@ -212,11 +190,8 @@ class TantivyResource(dg.ConfigurableResource):
             for path in remove_paths:
                 writer.delete_documents_by_term("path", path)
             for doc in add:
-                writer.add_document(tantivy.Document(
-                    path=doc.path, path_tokens=code_token_text(doc.path), blob=doc.blob_sha,
-                    language=doc.language or "", content=doc.content, content_tokens=code_token_text(doc.content),
-                    symbols=code_token_text(" ".join(doc.symbol_names)),
-                ))
+                for unit in unit_documents(doc):
+                    writer.add_document(unit)
                 added += 1
             writer.commit()
             writer.wait_merging_threads()
@@ -253,7 +228,9 @@ class TantivyResource(dg.ConfigurableResource):
         if not create and not (directory / "meta.json").is_file():
             return None
         try:
-            return tantivy.Index(_schema(), path=str(directory), reuse=True)
+            index = tantivy.Index(build_schema(), path=str(directory), reuse=True)
+            register_analyzers(index)
+            return index
         except ValueError as exc:
             if "schema does not match" in str(exc):
                 raise CodegraphError(

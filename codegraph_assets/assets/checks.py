@@ -17,6 +17,7 @@ from codegraph_assets.config import IndexingConfig
 from codegraph_assets.partitions import REPO_SNAPSHOT, split_partition_key
 from codegraph_assets.run_config import IndexingRunConfig
 from codegraph_assets.stages import checks
+from codegraph_assets.stages.chunk_stage import chunk_set_keys
 from resources.embeddings import EmbeddingResource
 from resources.git import GitResource
 from resources.metadata_store import MetadataStoreResource
@@ -37,7 +38,8 @@ def vector_points_match_chunks(context: dg.AssetCheckExecutionContext, metadata:
     config = _settings(context, vector)
     with qdrant.writing():  # local mode admits one client: wait for a vector step of another run
         outcome = checks.vector_points_match_chunks(metadata.open(), qdrant, qdrant.collection_name(
-            embeddings.model_id()), *split_partition_key(context.partition_key), config)
+            embeddings.model_id()), *split_partition_key(context.partition_key), config,
+            chunk_set_keys(config, embeddings))
     return _result(context, outcome)
 
 

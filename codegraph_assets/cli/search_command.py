@@ -1,4 +1,7 @@
-"""`codegraph search`: one query, or many from a JSONL file in one process."""
+"""`codegraph search`: one query, or many from a JSONL file in one process.
+
+Queries use the lexical query language of every mode: free words, "phrases" and path:/lang:/sym: filters
+(see core/lexical_query.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ from codegraph_assets.cli.context import cli_resources
 from codegraph_assets.errors import CodegraphError, ErrorCode
 from codegraph_assets.search import CodeSearch
 from resources.metadata_store import MetadataStore
+
+_SHOWN_LINES = 6  # of each hit's snippet, in the plain-text listing (--json prints it whole)
 
 
 def run(args) -> int:
@@ -30,10 +35,11 @@ def run(args) -> int:
     if not hits:
         print(f"no hits for {args.query!r} in {repo}|{snapshot}")
     for rank, hit in enumerate(hits, 1):
-        symbol = f"  {hit.symbol}" if hit.symbol else ""
+        symbol = f"  {hit.kind or 'code'} {hit.symbol}" if hit.symbol else ""
         print(f"{rank:2}. {hit.path}:{hit.start_line}-{hit.end_line}  score={hit.score:.4f}{symbol}")
-        for line in hit.snippet.split("\n")[:6]:
-            print(f"      {line}")
+        first = hit.snippet_start_line or hit.start_line
+        for number, line in enumerate(hit.snippet.split("\n")[:_SHOWN_LINES], first):
+            print(f"  {number:5} {line}")
     return 0
 
 

@@ -1,25 +1,37 @@
-"""AST-aware chunking: definitions become chunks, oversized ones split, tiny neighbours merged.
+"""AST-aware chunking in the spirit of cAST, budgeted in the embedding model's own tokens.
 
-Works from the IR's symbols (their enclosing ranges form a tree), so boundaries fall on syntax
-boundaries; files without a grammar get line windows. Every line of a file lands in a chunk, and
-no chunk's text exceeds the budget: a line longer than it is cut into pieces of its own.
-Lines are counted as tree-sitter counts them (`split_lines`), so chunk ranges agree with the IR's.
-A chunk's identity is the hash of what the model reads (`embed_text`) plus CHUNKER_VERSION; the
-scope header holds no path, so renaming a file re-embeds nothing.
+A parsed file is cut along its tree-sitter tree: a node whose text (plus the scope header) fits the
+budget is one chunk; one that does not is split into its children (syntax_tiles.py: whole lines, shared
+lines glued), recursively, and adjacent small siblings are merged greedily while they fit. Two
+definitions stay apart unless both are under `min_chunk_tokens`, so a hit names one function. Only a node
+without children (a long string) is cut into line windows, and only a line longer than the budget into
+token pieces. Files without a grammar get line windows. Every line of a file lands in a chunk.
+
+The scope header (language, kind, dotted name, and the signatures of enclosing definitions the chunk does
+not show) is prepended to the embedded text only. It holds no path: a chunk set is computed once per
+blob and shared by every path holding that blob, and embeddings are keyed by the chunk's hash, so a
+renamed, moved or copied file re-embeds nothing; path words reach ranking through the lexical index
+instead, which hybrid search fuses in. A chunk's identity is the hash of its embedded text plus
+CHUNKER_VERSION; its chunk set's key also names the token budget (`chunk_set_key`).
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from codegraph_assets.config import ChunkingConfig
 from codegraph_assets.core.ir_model import DocumentIR, Symbol
+from codegraph_assets.core.languages import PARSEABLE_LANGUAGES
+from codegraph_assets.core.syntax_tiles import Tile, parse_root, tiles, unglue_comments
 from codegraph_assets.core.text_lines import split_lines
+from codegraph_assets.core.token_budget import TokenBudget
+from codegraph_assets.errors import CodegraphError, ErrorCode
 
 # Bump when chunk boundaries or embed text change: it is part of every chunk-set key.
-CHUNKER_VERSION = "2"
+# 3: cut along the tree-sitter tree in model tokens; header with dotted names and enclosing signatures.
+CHUNKER_VERSION = "3"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,145 +45,229 @@ class ChunkRecord:
     chunk_hash: str
 
 
-@dataclass(slots=True)
-class _Segment:
-    start: int
-    end: int
-    symbol: Symbol | None
-    kind: str
-    scope: str | None  # the symbol this segment sits directly inside; only same-scope segments merge
+def chunk_set_key(doc_key: str, budget_tag: str) -> str:
+    """The key of one blob's chunks: chunker version, token budget (model and limit) and IR key."""
+    budget = hashlib.sha256(budget_tag.encode()).hexdigest()[:10]
+    return f"c{CHUNKER_VERSION}.{budget}:{doc_key}"
 
 
-def chunk_set_key(doc_key: str) -> str:
-    return f"c{CHUNKER_VERSION}:{doc_key}"
-
-
-def chunk_document(content: bytes, ir: DocumentIR | None, language: str | None,
-                   config: ChunkingConfig) -> list[ChunkRecord]:
+def chunk_document(content: bytes, ir: DocumentIR | None, language: str | None, config: ChunkingConfig,
+                   budget: TokenBudget) -> list[ChunkRecord]:
     lines = split_lines(content.decode("utf-8", "replace"))
     if not any(line.strip() for line in lines):
         return []
-    sizes = [len(line) + 1 for line in lines]
-    if ir is None or not ir.symbols:
-        segments = _windows(1, len(lines), None, "text" if ir is None else "module", None, sizes, config)
+    cutter = _Cutter(lines, budget.counter.line_tokens(lines), ir.symbols if ir else [], config, budget)
+    if ir is not None and language in PARSEABLE_LANGUAGES and ir.symbols:
+        ranges = cutter.merge_small(cutter.split(1, len(lines), [parse_root(content, language)]))
     else:
-        children: dict[str | None, list[Symbol]] = {}
-        for symbol in ir.symbols:
-            children.setdefault(symbol.parent_id, []).append(symbol)
-        segments = _split(1, len(lines), children.get(None, []), None, children, sizes, config)
-        segments = _merge_small(_absorb_blank(segments, lines, sizes, config), sizes, config)
-    return [_record(segment, start, end, text, language)
-            for segment in segments
-            for start, end, text in _pieces(segment, lines, config.max_chunk_chars)]
+        ranges = cutter.windows(1, len(lines), config.text_window_lines)
+    kind = "module" if ir is not None else "text"
+    return [record for start, end in _absorb_blank(ranges, lines)
+            for record in cutter.records(start, end, language, kind)]
 
 
-def _chars(sizes: list[int], start: int, end: int) -> int:
-    return sum(sizes[start - 1:end])
+class _Cutter:
+    def __init__(self, lines: list[str], line_tokens: list[int], symbols: list[Symbol], config: ChunkingConfig,
+                 budget: TokenBudget) -> None:
+        self.lines, self.config, self.budget, self.symbols = lines, config, budget, symbols
+        self.prefix = [0]
+        for tokens in line_tokens:
+            self.prefix.append(self.prefix[-1] + tokens)
+        # What a chunk's text may hold: the budget less the model's special tokens and the header's share.
+        self.room = budget.max_tokens - budget.special_tokens - config.max_header_tokens
+        if self.room < 1:
+            raise CodegraphError(
+                ErrorCode.INVALID_PAYLOAD, f"chunking.max_header_tokens ({config.max_header_tokens}) leaves no room "
+                f"for code in a chunk budget of {budget.max_tokens} tokens ({budget.tag})",
+                input="chunking.max_header_tokens", fix="set it well below the budget (the default is 40 of 256)")
+        self.definition_starts = sorted({s.enclosing.start_line for s in symbols})
+        self.by_id = {s.symbol_id: s for s in symbols}
 
+    def tokens(self, start: int, end: int) -> int:
+        return self.prefix[end] - self.prefix[start - 1]
 
-def _blank(segment: _Segment, lines: list[str]) -> bool:
-    return not any(line.strip() for line in lines[segment.start - 1:segment.end])
+    def fits(self, start: int, end: int) -> bool:
+        return self.tokens(start, end) <= self.room
 
-
-def _split(start, end, symbols, owner, children, sizes, config) -> list[_Segment]:
-    """Cover lines start..end with segments: symbols as units, gaps between them as owner's code."""
-    out: list[_Segment] = []
-    cursor = start
-    owner_kind = owner.kind if owner else "module"
-    owner_id = owner.symbol_id if owner else None
-    for symbol in sorted(symbols, key=lambda s: s.enclosing.start_line):
-        s_start = max(symbol.enclosing.start_line, cursor)
-        s_end = min(symbol.enclosing.end_line, end)
-        if s_start > s_end:
-            continue  # nested inside something already covered (e.g. a one-line overlap)
-        if s_start > cursor:
-            out += _windows(cursor, s_start - 1, owner, owner_kind, owner_id, sizes, config)
-        if _chars(sizes, s_start, s_end) <= config.max_chunk_chars:
-            out.append(_Segment(s_start, s_end, symbol, symbol.kind, symbol.parent_id))
-        elif children.get(symbol.symbol_id):
-            out += _split(s_start, s_end, children[symbol.symbol_id], symbol, children, sizes, config)
-        else:
-            out += _windows(s_start, s_end, symbol, symbol.kind, symbol.symbol_id, sizes, config)
-        cursor = s_end + 1
-    if cursor <= end:
-        out += _windows(cursor, end, owner, owner_kind, owner_id, sizes, config)
-    return out
-
-
-def _windows(start, end, symbol, kind, scope, sizes, config) -> list[_Segment]:
-    """Split a line range into pieces within the character and line budgets."""
-    out = []
-    piece_start, piece_chars = start, 0
-    for line in range(start, end + 1):
-        size = sizes[line - 1]
-        too_long = line - piece_start >= config.text_window_lines
-        if line > piece_start and (piece_chars + size > config.max_chunk_chars or too_long):
-            out.append(_Segment(piece_start, line - 1, symbol, kind, scope))
-            piece_start, piece_chars = line, 0
-        piece_chars += size
-    out.append(_Segment(piece_start, end, symbol, kind, scope))
-    return out
-
-
-def _absorb_blank(segments: list[_Segment], lines: list[str], sizes, config) -> list[_Segment]:
-    """Blank-only gaps join a neighbour that has room instead of becoming chunks nobody should embed."""
-    out: list[_Segment] = []
-    for segment in segments:
-        previous = out[-1] if out else None
-        blank = _blank(segment, lines)
-        if (previous is not None and (blank or _blank(previous, lines))
-                and _chars(sizes, previous.start, segment.end) <= config.max_chunk_chars):
-            if blank:
-                previous.end = segment.end
-            else:
-                segment.start = previous.start
-                out[-1] = segment
-        else:
-            out.append(segment)
-    return out
-
-
-def _merge_small(segments: list[_Segment], sizes, config) -> list[_Segment]:
-    """Greedily merge adjacent segments while one of them is under min size and the sum fits."""
-    out: list[_Segment] = []
-    for segment in segments:
-        if out:
-            previous = out[-1]
-            a, b = _chars(sizes, previous.start, previous.end), _chars(sizes, segment.start, segment.end)
-            # Two definitions stay apart unless both are tiny; code between definitions joins its neighbour.
-            both_definitions = _is_definition(previous) and _is_definition(segment)
-            small_enough = max(a, b) < config.min_chunk_chars if both_definitions else min(a, b) < config.min_chunk_chars
-            if previous.scope == segment.scope and a + b <= config.max_chunk_chars and small_enough:
-                keep = previous if a >= b else segment
-                out[-1] = _Segment(previous.start, segment.end, keep.symbol, keep.kind, previous.scope)
+    def split(self, start: int, end: int, nodes) -> list[tuple[int, int]]:
+        """cAST: tiles that fit are merged greedily with their neighbours; those that do not are split."""
+        out: list[tuple[int, int]] = []
+        current: Tile | None = None
+        pending = tiles(start, end, nodes)
+        while pending:
+            tile = pending.pop(0)
+            if not self.fits(tile.start, tile.end) and unglue_comments(tile):
+                pending[:0] = unglue_comments(tile)  # a doc comment glued on must not get its definition cut
                 continue
-        out.append(segment)
+            if not self.fits(tile.start, tile.end):
+                if current:
+                    out.append((current.start, current.end))
+                current = None
+                out += (self.split(tile.start, tile.end, tile.nodes) if tile.splittable
+                        else self.windows(tile.start, tile.end, None))
+            elif current and self.fits(current.start, tile.end) and self._mergeable(current, tile):
+                current = Tile(current.start, tile.end)
+            else:
+                if current:
+                    out.append((current.start, current.end))
+                current = tile
+        if current:
+            out.append((current.start, current.end))
+        return out
+
+    def _mergeable(self, a: Tile, b: Tile) -> bool:
+        """Code between definitions merges greedily; with a definition only when small; two definitions
+        only when both are small (so a hit names one function)."""
+        a_defines, b_defines = self._defines(a), self._defines(b)
+        if not (a_defines or b_defines):
+            return True
+        sizes = [self.tokens(a.start, a.end), self.tokens(b.start, b.end)]
+        if a_defines and b_defines:
+            return max(sizes) < self.config.min_chunk_tokens
+        return sizes[1 if a_defines else 0] < self.config.min_chunk_tokens
+
+    def merge_small(self, ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Pieces left small by a split (a `def` line before its split body, a closing quote) join a neighbour
+        they fit with, if related: one in the same definition (the one before first), else one inside it
+        (a class line and its first method). A `def` line whose body does not fit beside it stays
+        alone rather than join another definition."""
+        out = list(ranges)
+        index = 0
+        while index < len(out):
+            start, end = out[index]
+            if self.tokens(start, end) >= self.config.min_chunk_tokens:
+                index += 1
+                continue
+            holder = self._holding(start, end)
+            kin = {i: self._kinship(holder, self._holding(*out[i])) for i in (index - 1, index + 1) if 0 <= i < len(out)}
+            options = [i for i, k in kin.items() if k and self.fits(min(out[i][0], start), max(out[i][1], end))]
+            if not options:
+                index += 1
+                continue
+            chosen = max(options, key=lambda i: kin[i] * 2 + (i < index))
+            merged = (min(out[chosen][0], start), max(out[chosen][1], end))
+            out[min(chosen, index)] = merged
+            del out[max(chosen, index)]
+            index = min(chosen, index)
+        return out
+
+    def _kinship(self, holder: str | None, other: str | None) -> int:
+        """2: the same definition holds both; 1: `other` lies inside `holder`; 0: unrelated."""
+        if other == holder:
+            return 2
+        symbol = self.by_id.get(other) if other else None
+        while symbol is not None and symbol.parent_id:
+            if symbol.parent_id == holder:
+                return 1
+            symbol = self.by_id.get(symbol.parent_id)
+        return 0
+
+    def _trimmed(self, start: int, end: int) -> tuple[int, int]:
+        """The range without its leading and trailing blank lines (a split keeps those with the piece above)."""
+        while start < end and not self.lines[end - 1].strip():
+            end -= 1
+        while start < end and not self.lines[start - 1].strip():
+            start += 1
+        return start, end
+
+    def _holding(self, start: int, end: int) -> str | None:
+        start, end = self._trimmed(start, end)
+        holding = [s for s in self.symbols if s.enclosing.start_line <= start and end <= s.enclosing.end_line]
+        return min(holding, key=lambda s: s.enclosing.end_line - s.enclosing.start_line).symbol_id if holding else None
+
+    def _defines(self, tile: Tile) -> bool:
+        at = bisect.bisect_left(self.definition_starts, tile.start)
+        return at < len(self.definition_starts) and self.definition_starts[at] <= tile.end
+
+    def windows(self, start: int, end: int, max_lines: int | None) -> list[tuple[int, int]]:
+        """Greedy line windows within the budget (and max_lines); a line over the budget is a window alone."""
+        out = []
+        first = start
+        for line in range(start + 1, end + 1):
+            too_many = max_lines is not None and line - first >= max_lines
+            if too_many or not self.fits(first, line):
+                out.append((first, line - 1))
+                first = line
+        out.append((first, end))
+        return out
+
+    def records(self, start: int, end: int, language: str | None, default_kind: str) -> list[ChunkRecord]:
+        symbol = self._symbol_of(start, end)
+        header = self._header(symbol, start, language, default_kind)
+        kind = symbol.kind if symbol else default_kind
+        symbol_id = symbol.symbol_id if symbol else None
+        text = "\n".join(self.lines[start - 1:end])
+        if self.budget.fits(f"{header}\n{text}"):
+            return [_record(start, end, symbol_id, kind, text, header)]
+        if start < end:  # a counter that is not additive over lines: halve until each half fits
+            middle = (start + end) // 2
+            return self.records(start, middle, language, default_kind) + self.records(middle + 1, end, language,
+                                                                                          default_kind)
+        return [_record(start, end, symbol_id, kind, piece, header) for piece in self._pieces(text, header)]
+
+    def _pieces(self, line: str, header: str) -> list[str]:
+        """A line over the budget in token pieces; re-tokenized alone a piece may grow, so each is checked."""
+        room = self.budget.max_tokens - self.budget.counter.count(header + "\n")
+        out = []
+        for piece in self.budget.counter.cut(line, max(room, 1)):
+            if self.budget.fits(f"{header}\n{piece}") or len(piece) <= 1:
+                out.append(piece)
+            else:
+                out += self._pieces_smaller(piece, header, room)
+        return out
+
+    def _pieces_smaller(self, text: str, header: str, room: int) -> list[str]:
+        while room > 1:
+            room = room * 9 // 10
+            pieces = self.budget.counter.cut(text, room)
+            if all(self.budget.fits(f"{header}\n{p}") for p in pieces):
+                return pieces
+        return list(text)
+
+    def _symbol_of(self, start: int, end: int) -> Symbol | None:
+        """The smallest definition covering at least half of the chunk (a method with its class's closing
+        brace is the method's chunk; a class line with a few small methods is the class's)."""
+        start, end = self._trimmed(start, end)
+        half = (end - start + 1) / 2
+        covering = [s for s in self.symbols
+                    if min(end, s.enclosing.end_line) - max(start, s.enclosing.start_line) + 1 >= half]
+        return min(covering, key=lambda s: s.enclosing.end_line - s.enclosing.start_line, default=None)
+
+    def _header(self, symbol: Symbol | None, start: int, language: str | None, default_kind: str) -> str:
+        """`python method Cart.add` and the signatures of its definitions that start above the chunk."""
+        chain: list[Symbol] = []
+        while symbol is not None:
+            chain.insert(0, symbol)
+            symbol = self.by_id.get(symbol.parent_id) if symbol.parent_id else None
+        title = f"{language or 'text'} {chain[-1].kind if chain else default_kind}"
+        if chain:
+            title += " " + ".".join(s.name for s in chain)
+        hidden = [s.signature for s in chain if s.signature and s.enclosing.start_line < start]
+        counter, limit = self.budget.counter, self.config.max_header_tokens
+        header = "\n".join([title, *hidden])
+        while hidden and counter.count(header) - self.budget.special_tokens > limit:
+            hidden.pop(0)  # the outermost signature says least about this chunk
+            header = "\n".join([title, *hidden])
+        if counter.count(header) - self.budget.special_tokens > limit:
+            header = counter.cut(header, limit)[0] if limit else ""
+        return header
+
+
+def _absorb_blank(ranges: list[tuple[int, int]], lines: list[str]) -> list[tuple[int, int]]:
+    """A blank-only range joins the range before it (or after it, at the top): nobody searches blank lines."""
+    out: list[tuple[int, int]] = []
+    for start, end in ranges:
+        blank = not any(line.strip() for line in lines[start - 1:end])
+        if blank and out:
+            out[-1] = (out[-1][0], end)
+        elif out and not any(line.strip() for line in lines[out[-1][0] - 1:out[-1][1]]):
+            out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
     return out
 
 
-def _is_definition(segment: _Segment) -> bool:
-    return segment.symbol is not None and segment.scope == segment.symbol.parent_id
-
-
-def _pieces(segment: _Segment, lines: list[str], max_chars: int) -> Iterator[tuple[int, int, str]]:
-    """(start line, end line, text) of the segment's chunks: the segment whole when it fits, else line by
-    line with any line longer than max_chars cut into consecutive pieces (minified code, data blobs)."""
-    text = "\n".join(lines[segment.start - 1:segment.end])
-    if len(text) <= max_chars:
-        yield segment.start, segment.end, text
-        return
-    # Only a single line gets here: every multi-line segment was already cut to the budget.
-    for number in range(segment.start, segment.end + 1):
-        line = lines[number - 1]
-        for offset in range(0, max(len(line), 1), max_chars):
-            yield number, number, line[offset:offset + max_chars]
-
-
-def _record(segment: _Segment, start: int, end: int, text: str, language: str | None) -> ChunkRecord:
-    scope = segment.symbol.symbol_id if segment.symbol else "(top level)"
-    signature = segment.symbol.signature if segment.symbol else ""
-    header = f"{language or 'text'} {segment.kind} {scope}" + (f"\n{signature}" if signature else "")
+def _record(start: int, end: int, symbol_id: str | None, kind: str, text: str, header: str) -> ChunkRecord:
     embed_text = f"{header}\n{text}"
     chunk_hash = hashlib.sha256(f"{CHUNKER_VERSION}\0{embed_text}".encode("utf-8", "surrogatepass")).hexdigest()
-    return ChunkRecord(start, end, segment.symbol.symbol_id if segment.symbol else None,
-                       segment.kind, text, embed_text, chunk_hash)
+    return ChunkRecord(start, end, symbol_id, kind, text, embed_text, chunk_hash)

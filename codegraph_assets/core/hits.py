@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 
 from codegraph_assets.core.text_lines import split_lines
 from codegraph_assets.core.tokenizing import code_tokens
@@ -13,13 +13,15 @@ ELLIPSIS = "…"
 @dataclass(frozen=True, slots=True)
 class SearchHit:
     path: str
-    start_line: int  # 1-based inclusive
+    start_line: int  # 1-based inclusive: the chunk, function or unit the hit is
     end_line: int
     score: float
     symbol: str | None  # repository-wide SCIP descriptor when the hit sits in a definition
-    snippet: str
+    snippet: str  # lines snippet_start_line.. of the file: the whole hit, or its best window when long
     language: str | None = None
     source: str = ""  # lexical | vector | hybrid
+    snippet_start_line: int = 0  # 0: the snippet starts at start_line
+    kind: str = ""  # function, method, class, module, text... (the IR symbol kind of the hit)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -28,22 +30,44 @@ class SearchHit:
         return self.path == other.path and self.start_line <= other.end_line and other.start_line <= self.end_line
 
 
-def reciprocal_rank_fusion(rankings: list[tuple[list[SearchHit], float]], *, k: int, limit: int) -> list[SearchHit]:
-    """Fuse weighted rankings by RRF; hits overlapping a better-placed hit of the same file merge into it."""
-    fused: list[tuple[float, SearchHit]] = []
-    for hits, weight in rankings:
+@dataclass
+class _FusedGroup:
+    """Hits of several rankings that overlap: one result, scored once per ranking at its best rank."""
+
+    members: list[tuple[SearchHit, int, float]] = field(default_factory=list)  # (hit, ranking, contribution)
+    scored_by: set[int] = field(default_factory=set)
+    score: float = 0.0
+
+    def shown(self, preferred: int | None) -> SearchHit:
+        """The best-placed hit of the preferred ranking (the chunks), else the best-placed hit; symbol and
+        kind filled in from a hit of the same range when it lacks them."""
+        mine = [m for m in self.members if m[1] == preferred] or self.members
+        shown = max(mine, key=lambda m: m[2])[0]
+        same = [m for m, _, _ in self.members if (m.start_line, m.end_line) == (shown.start_line, shown.end_line)]
+        return replace(shown, kind=shown.kind or next((m.kind for m in same if m.kind), ""),
+                       symbol=shown.symbol or next((m.symbol for m in same if m.symbol), None))
+
+
+def reciprocal_rank_fusion(rankings: list[tuple[list[SearchHit], float]], *, k: int, limit: int,
+                           show_from: int | None = None) -> list[SearchHit]:
+    """Fuse weighted rankings by RRF (sum over rankings of weight / (k + rank)). Hits overlapping an earlier
+    one of the same file join its group, so a function found as a lexical unit and as two vector chunks is
+    one result; each ranking adds only its best rank to a group. A result is shown as the group's best hit
+    of ranking `show_from` (chunk precision), else its best hit."""
+    groups: list[_FusedGroup] = []
+    for ranking, (hits, weight) in enumerate(rankings):
         for rank, hit in enumerate(hits, start=1):
+            group = next((g for g in groups if any(member.overlaps(hit) for member, _, _ in g.members)), None)
+            if group is None:
+                group = _FusedGroup()
+                groups.append(group)
             contribution = weight / (k + rank)
-            for i, (score, kept) in enumerate(fused):
-                if kept.overlaps(hit):
-                    # Prefer the tighter range: a chunk is more precise than a lexical window.
-                    better = hit if (hit.end_line - hit.start_line) < (kept.end_line - kept.start_line) else kept
-                    fused[i] = (score + contribution, better)
-                    break
-            else:
-                fused.append((contribution, hit))
-    fused.sort(key=lambda pair: -pair[0])
-    return [replace(hit, score=round(score, 6), source="hybrid") for score, hit in fused[:limit]]
+            group.members.append((hit, ranking, contribution))
+            if ranking not in group.scored_by:
+                group.scored_by.add(ranking)
+                group.score += contribution
+    groups.sort(key=lambda g: -g.score)  # stable: ties keep the order of the first ranking
+    return [replace(g.shown(show_from), score=round(g.score, 6), source="hybrid") for g in groups[:limit]]
 
 
 def best_window(text: str, query: str, context_lines: int) -> tuple[int, int]:

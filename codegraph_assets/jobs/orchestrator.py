@@ -204,7 +204,9 @@ def _run_config_of(config: IndexingConfig) -> dict:
 
     allowed = IndexingRunConfig().model_dump()
     dumped = config.model_dump(mode="json")
-    return {section: {k: v for k, v in values.items() if k in allowed[section]} for section, values in dumped.items()}
+    # A section of only load-time fields (e.g. embedding) has no run config at all.
+    return {section: {k: v for k, v in values.items() if k in allowed[section]}
+            for section, values in dumped.items() if section in allowed}
 
 
 def _mark_failed(instance: dg.DagsterInstance, invocation: str, result: PipelineResult, why: str) -> None:

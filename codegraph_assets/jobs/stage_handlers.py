@@ -111,7 +111,7 @@ class ChunkBuildHandler(StageHandler):
     job_type, timeout_field = JobType.BUILD_CHUNK, "chunk_build"
 
     def _stage(self, resources, repo, snapshot, config):
-        return build_chunks(repo, snapshot, resources.metadata.open(), resources.git, config)
+        return build_chunks(repo, snapshot, resources.metadata.open(), resources.git, config, resources.embeddings)
 
     def _cache_key(self, config, request, ref):
         return config.cache_keys.make_chunk_key(request.repo_id, ref)

@@ -8,11 +8,11 @@ corruption (ERROR); a high parse-error rate or an index behind its ref is data q
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
 from codegraph_assets.config import IndexingConfig
-from codegraph_assets.core.chunking import chunk_set_key
 from codegraph_assets.core.source import ManifestEntry, is_binary
 from codegraph_assets.errors import CodegraphError
 from codegraph_assets.stages.documents import STATUS_BINARY, STATUS_PARSED, doc_key
@@ -39,13 +39,15 @@ class CheckOutcome:
 
 
 def vector_points_match_chunks(store: MetadataStore, qdrant: QdrantResource, collection: str, repo: str,
-                               snapshot: str, config: IndexingConfig) -> CheckOutcome:
-    """Qdrant holds exactly one point per chunk of every file of the vector head's manifest."""
+                               snapshot: str, config: IndexingConfig,
+                               chunk_set_key: Callable[[str], str]) -> CheckOutcome:
+    """Qdrant holds exactly one point per chunk of every file of the vector head's manifest; `chunk_set_key`
+    names a blob's chunk set under the run's chunking and model (stages.chunk_stage.chunk_set_keys)."""
     head = store.published(repo, snapshot, "vector")
     if head is None:
         return _unpublished(repo, snapshot, "vector")
     entries = _indexed(store, head)
-    set_key_of = {e.blob_sha: chunk_set_key(doc_key(e.blob_sha, config)) for e in entries}
+    set_key_of = {e.blob_sha: chunk_set_key(e.blob_sha) for e in entries}
     missing_sets = set(set_key_of.values()) - store.present_chunk_sets(set_key_of.values())
     expected = Counter((c.path, c.blob_sha) for c in store.snapshot_chunks(entries, set_key_of))
     files = {(e.path, e.blob_sha) for e in entries}

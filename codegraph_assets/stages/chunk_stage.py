@@ -1,6 +1,9 @@
-"""Chunk stage: AST-aware chunks for every indexed blob of the snapshot, computed once per blob."""
+"""Chunk stage: AST-aware chunks for every indexed blob of the snapshot, computed once per blob and token
+budget (the embedding model's tokenizer and input length, through the embeddings resource)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from codegraph_assets.config import IndexingConfig
 from codegraph_assets.core.chunking import chunk_document, chunk_set_key
@@ -10,15 +13,25 @@ from codegraph_assets.core.source import SourceSnapshot
 from codegraph_assets.errors import CodegraphError, ErrorCode
 from codegraph_assets.stages.documents import STATUS_BINARY, TEXT_ONLY_STATUSES, doc_key, unique_blobs
 from codegraph_assets.stages.stats import StageStats
+from resources.embedding_tokens import token_budget
+from resources.embeddings import EmbeddingResource
 from resources.git import GitResource
 from resources.metadata_store import MetadataStore, RepoRecord
 
 STAGE = "chunk"
 
 
+def chunk_set_keys(config: IndexingConfig, embedder: EmbeddingResource) -> Callable[[str], str]:
+    """blob sha → the key of its chunk set under this config and embedding model (for every reader of chunks)."""
+    tag = token_budget(embedder, config.chunking).tag
+    return lambda blob_sha: chunk_set_key(doc_key(blob_sha, config), tag)
+
+
 def build_chunks(repo: RepoRecord, snapshot: SourceSnapshot, store: MetadataStore, git: GitResource,
-                 config: IndexingConfig) -> StageStats:
+                 config: IndexingConfig, embedder: EmbeddingResource) -> StageStats:
     stats = StageStats(STAGE, counts=dict.fromkeys(("files_chunked", "chunks_created"), 0))
+    budget = token_budget(embedder, config.chunking)
+    set_key = chunk_set_keys(config, embedder)
     entries = snapshot.indexed()
     doc_keys = {e.blob_sha: doc_key(e.blob_sha, config) for e in entries}
     statuses = store.document_statuses(doc_keys.values())
@@ -29,8 +42,8 @@ def build_chunks(repo: RepoRecord, snapshot: SourceSnapshot, store: MetadataStor
             f"(first: {missing_ir[0]})", input=f"{snapshot.repo}|{snapshot.snapshot}",
             fix="materialize the ir asset for this partition before chunk",
         )
-    present = store.present_chunk_sets(chunk_set_key(k) for k in doc_keys.values())
-    todo = [e for e in unique_blobs(entries) if chunk_set_key(doc_keys[e.blob_sha]) not in present]
+    present = store.present_chunk_sets(set_key(e.blob_sha) for e in entries)
+    todo = [e for e in unique_blobs(entries) if set_key(e.blob_sha) not in present]
     stats.add("files_cached", len(entries) - len(todo))
     for entry, content in git.read_blobs(repo.name, repo.kind, repo.location, todo):  # type: ignore[arg-type]
         key = doc_keys[entry.blob_sha]
@@ -38,8 +51,8 @@ def build_chunks(repo: RepoRecord, snapshot: SourceSnapshot, store: MetadataStor
         document = None if status in (*TEXT_ONLY_STATUSES, STATUS_BINARY) else store.load_document(key)
         _check_consistent(document, content, entry.path)
         records = [] if status == STATUS_BINARY else chunk_document(content, document, entry.language,
-                                                                    config.chunking)
-        store.save_chunk_set(chunk_set_key(key), entry.blob_sha, records)
+                                                                    config.chunking, budget)
+        store.save_chunk_set(set_key(entry.blob_sha), entry.blob_sha, records)
         stats.add("files_chunked")
         stats.add("chunks_created", len(records))
         stats.bytes_processed += len(content)

@@ -20,8 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from indexing import Indexer
 
-from codegraph_assets.core.chunking import chunk_set_key
-from codegraph_assets.stages.documents import doc_key
+from codegraph_assets.stages.chunk_stage import chunk_set_keys
 
 OPERATIONS = st.lists(
     st.tuples(st.sampled_from(["add", "modify", "delete", "rename", "branch", "switch"]),
@@ -107,8 +106,8 @@ def _check_snapshot(indexer: Indexer, history: History, snapshot: str) -> None:
         entries = [e for e in store.load_manifest(head.manifest_id) if e.indexed]
         assert sorted(e.path for e in entries) == sorted(files)
         assert r.tantivy.document_count("hist", snapshot, head.manifest_id) == len(files)
-        chunks = list(store.snapshot_chunks(entries, {e.blob_sha: chunk_set_key(doc_key(e.blob_sha, indexer.config))
-                                                      for e in entries}))
+        set_key = chunk_set_keys(indexer.config, r.embeddings)
+        chunks = list(store.snapshot_chunks(entries, {e.blob_sha: set_key(e.blob_sha) for e in entries}))
         collection = r.qdrant.collection_name(r.embeddings.model_id())
         assert r.qdrant.count(collection, "hist", snapshot) == len(chunks)
 

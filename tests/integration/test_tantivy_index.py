@@ -5,13 +5,16 @@ from __future__ import annotations
 import pytest
 
 from codegraph_assets.errors import CodegraphError, ErrorCode
+from codegraph_assets.core.ir_parser import parse_document
+from codegraph_assets.core.languages import PARSEABLE_LANGUAGES
+from codegraph_assets.core.lexical_units import lexical_units
 from resources.tantivy_index import LexicalDocument, TantivyResource
 
 OLD, NEW = "a" * 32, "b" * 32
 
 
 def _doc(path: str, blob: str, text: str) -> LexicalDocument:
-    return LexicalDocument(path, blob, "python", text, ())
+    return LexicalDocument(path, blob, "python", tuple(lexical_units(text, None, window_lines=40, max_unit_lines=400)))
 
 
 @pytest.fixture
@@ -79,3 +82,86 @@ def test_a_missing_index_is_a_clear_error_naming_the_fix(tantivy):
         tantivy.search("r", "main", NEW, "alpha", 5)
     assert error.value.code is ErrorCode.INDEX_CORRUPTED
     assert "re-materialize the lexical asset" in str(error.value)
+
+
+UPLOADS = '''import time
+
+
+def parse_http_response(raw):
+    """Split a raw HTTP response into status and body."""
+    head, _, body = raw.partition("\\r\\n\\r\\n")
+    return int(head.split()[1]), body
+
+
+class Uploader:
+    def retry_failed_upload(self, path, attempts):
+        # back off exponentially between attempts
+        for attempt in range(attempts):
+            time.sleep(2 ** attempt)
+'''
+CLIENT = '''export async function fetchUserProfile(id: string) {
+  const response = await fetch(`/users/${id}`);
+  return parseHTTPResponse(await response.text());
+}
+
+export function parseHTTPResponse(raw: string) {
+  return raw.split("\\n\\n");
+}
+'''
+NOTES = "Retry failed uploads with backoff.\nParsing HTTP responses is in uploads.py.\n"
+
+
+def _parsed(path: str, blob: str, text: str, language: str | None) -> LexicalDocument:
+    ir = parse_document(text.encode(), language).symbols if language in PARSEABLE_LANGUAGES else None
+    return LexicalDocument(path, blob, language, tuple(lexical_units(text, ir, window_lines=40, max_unit_lines=400)))
+
+
+@pytest.fixture
+def code_index(tmp_path) -> TantivyResource:
+    resource = TantivyResource(index_dir=str(tmp_path / "lexical"), writer_heap_bytes=15_000_000)
+    with resource.partition_lock("r", "main"):
+        resource.build("r", "main", OLD, base_manifest_id=None, remove_paths=[], add=[
+            _parsed("src/uploads.py", "1", UPLOADS, "python"), _parsed("web/client.ts", "2", CLIENT, "typescript"),
+            _parsed("docs/NOTES.md", "3", NOTES, "markdown")])
+    return resource
+
+
+def _top(index: TantivyResource, query: str, limit: int = 5) -> list[tuple[str, int, int, str | None]]:
+    return [(m.path, m.start_line, m.end_line, m.symbol_id) for m in index.search("r", "main", OLD, query, limit)]
+
+
+def test_hits_are_functions_with_their_line_ranges_and_text(code_index):
+    [match] = code_index.search("r", "main", OLD, "retry failed upload lang:python", 1)
+    assert (match.path, match.start_line, match.end_line) == ("src/uploads.py", 11, 14)
+    assert match.symbol_id == "Uploader#retry_failed_upload()." and match.kind == "method"
+    assert match.text.lstrip().startswith("def retry_failed_upload(")
+
+
+def test_prose_finds_split_identifiers_and_stems_the_words(code_index):
+    assert _top(code_index, "parses http responses lang:python")[0][3] == "parse_http_response()."
+    assert _top(code_index, "user profiles")[0][:2] == ("web/client.ts", 1)
+
+
+def test_an_exact_identifier_ranks_its_definition_first(code_index):
+    assert _top(code_index, "parseHTTPResponse")[0] == ("web/client.ts", 6, 8, "parseHTTPResponse().")
+
+
+def test_filters_select_by_path_language_and_defined_symbol(code_index):
+    assert {path for path, *_ in _top(code_index, "http response path:web/")} == {"web/client.ts"}
+    assert {path for path, *_ in _top(code_index, "http response -path:*.ts")} == {"src/uploads.py", "docs/NOTES.md"}
+    assert {path for path, *_ in _top(code_index, "retry lang:md")} == {"docs/NOTES.md"}
+    assert _top(code_index, "sym:fetchUserProfile") == [("web/client.ts", 1, 4, "fetchUserProfile().")]
+
+
+def test_a_phrase_must_appear_with_its_words_in_order(code_index):
+    assert [path for path, *_ in _top(code_index, '"uploads with backoff"')] == ["docs/NOTES.md"]
+    # Sub-words of an identifier are adjacent, and words are stemmed: "uploads" meets `upload`.
+    assert {hit[3] for hit in _top(code_index, '"retry failed uploads"')} == {"Uploader#retry_failed_upload().", None}
+    assert _top(code_index, '"upload failed"') == []
+
+
+def test_files_are_counted_and_listed_once_whatever_their_units(code_index):
+    assert code_index.document_count("r", "main", OLD) == 3
+    assert code_index.unit_count("r", "main", OLD) > 3
+    assert code_index.documents("r", "main", OLD) == [("docs/NOTES.md", "3"), ("src/uploads.py", "1"),
+                                                      ("web/client.ts", "2")]

@@ -1,98 +1,156 @@
-"""AST-aware chunking over real tree-sitter IR."""
+"""AST-aware chunking over real tree-sitter IR, budgeted with the packaged model's real tokenizer.
+
+The invariants hold on real Python (standard-library modules) and on code in every other parsed language:
+every line is in a chunk, no embedded text exceeds the budget, a definition that fits is never cut, and a
+boundary inside a leaf node (a string, a comment) only cuts one that cannot fit.
+"""
 
 from __future__ import annotations
 
+import argparse
+import inspect
+import json.decoder
+from pathlib import Path
+
+import pytest
+
 from codegraph_assets.config import ChunkingConfig
-from codegraph_assets.core.chunking import chunk_document
+from codegraph_assets.core.chunking import chunk_document, chunk_set_key
 from codegraph_assets.core.ir_parser import count_lines, parse_document
+from codegraph_assets.core.syntax_tiles import node_lines, parse_root
 from codegraph_assets.core.text_lines import split_lines
+from codegraph_assets.core.token_budget import EstimatedTokenCounter
+from codegraph_assets.errors import CodegraphError, ErrorCode
+from resources.embedding_tokens import token_budget
+from resources.embeddings import EmbeddingResource
+from tests.unit.chunking_samples import SAMPLES
 
-SOURCE = b'''"""Module docstring."""
-import os
-
-LIMIT = 3
-
-
-class Cart:
-    """A shopping cart."""
-
-    def __init__(self):
-        self.items = []
-
-    def add(self, sku):
-        self.items.append(sku)
+MODEL = EmbeddingResource(model="all-MiniLM-L6-v2")
+REAL_PYTHON = [Path(inspect.getsourcefile(module)) for module in (argparse, json.decoder)]
+REAL_PYTHON.append(Path(__file__).parents[2] / "codegraph_assets" / "core" / "chunking.py")
+# The model's own 256 tokens, and a small budget that forces functions to split.
+BUDGETS = [ChunkingConfig(), ChunkingConfig(max_chunk_tokens=96, min_chunk_tokens=24, max_header_tokens=32)]
 
 
-def checkout(cart):
-    total = 0
-    for item in cart.items:
-        total += 1
-    return total
-'''
+def _chunks(source: bytes, language: str, config: ChunkingConfig):
+    budget = token_budget(MODEL, config)
+    return chunk_document(source, parse_document(source, language), language, config, budget), budget
 
 
-def _chunks(source: bytes, **budget):
-    config = ChunkingConfig(**budget)
-    return chunk_document(source, parse_document(source, "python"), "python", config)
+def _cases():
+    for path in REAL_PYTHON:
+        yield pytest.param(path.read_bytes(), "python", id=f"python-{path.name}")
+    for language, source in SAMPLES.items():
+        yield pytest.param(source.encode(), language, id=language)
 
 
-def _covered(chunks) -> set[int]:
-    return {line for c in chunks for line in range(c.start_line, c.end_line + 1)}
+@pytest.mark.parametrize(("source", "language"), list(_cases()))
+@pytest.mark.parametrize("config", BUDGETS, ids=["256-tokens", "96-tokens"])
+def test_chunks_cover_every_line_and_fit_the_models_token_budget(source, language, config):
+    chunks, budget = _chunks(source, language, config)
+    covered = {line for c in chunks for line in range(c.start_line, c.end_line + 1)}
+    assert covered == set(range(1, count_lines(source) + 1))
+    tokenizer = budget.counter.tokenizer  # the model's real fast tokenizer, special tokens included
+    assert max(len(tokenizer.encode(c.embed_text).ids) for c in chunks) <= config.max_chunk_tokens
+    assert all(c.embed_text.endswith(c.text) for c in chunks)
 
 
-def test_every_line_belongs_to_a_chunk():
-    lines = split_lines(SOURCE.decode())
-    for budget in (dict(), dict(max_chunk_chars=100, min_chunk_chars=0), dict(max_chunk_chars=100)):
-        chunks = _chunks(SOURCE, **budget)
-        assert _covered(chunks) == set(range(1, len(lines) + 1))
+@pytest.mark.parametrize(("source", "language"), list(_cases()))
+@pytest.mark.parametrize("config", BUDGETS, ids=["256-tokens", "96-tokens"])
+def test_definitions_that_fit_are_never_cut_and_leaves_only_when_they_must(source, language, config):
+    chunks, budget = _chunks(source, language, config)
+    lines = split_lines(source.decode())
+    room = config.max_chunk_tokens - budget.special_tokens - config.max_header_tokens
+
+    def fits(start: int, end: int) -> bool:
+        return sum(budget.counter.line_tokens(lines[start - 1:end])) <= room
+
+    for symbol in parse_document(source, language).symbols:
+        start, end = symbol.enclosing.start_line, symbol.enclosing.end_line
+        if fits(start, end):
+            assert any(c.start_line <= start and end <= c.end_line for c in chunks), symbol.symbol_id
+    boundaries = {c.end_line for c in chunks if any(d.start_line == c.end_line + 1 for d in chunks)}
+    for node in _nodes(parse_root(source, language)):
+        start, end = node_lines(node)
+        cut = [b for b in boundaries if start <= b < end]
+        if cut and node.child_count == 0:  # a string or comment cut in the middle
+            assert not fits(start, end), (node.type, start, end)
 
 
-def test_definitions_become_their_own_chunks_when_they_fit():
-    chunks = _chunks(SOURCE, max_chunk_chars=400, min_chunk_chars=0)
-    by_symbol = {c.symbol_id: c for c in chunks}
-    assert by_symbol["checkout()."].start_line == 17
-    assert by_symbol["checkout()."].end_line == 21
-    assert by_symbol["Cart#"].text.startswith("class Cart:")
+def _nodes(root):
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        yield node
+        pending.extend(node.children)
 
 
-def test_an_oversized_class_splits_at_its_methods():
-    chunks = _chunks(SOURCE, max_chunk_chars=100, min_chunk_chars=0)
-    symbols = [c.symbol_id for c in chunks]
-    assert "Cart#__init__()." in symbols and "Cart#add()." in symbols
-    assert "Cart#" not in [c.symbol_id for c in chunks if c.kind == "method"]
+def test_a_method_that_fits_is_one_chunk_headed_by_its_scope_without_the_path():
+    chunks, _ = _chunks(SAMPLES["typescript"].encode(), "typescript", ChunkingConfig())
+    drain = next(c for c in chunks if c.symbol_id == "Uploader#drain().")
+    assert drain.text.lstrip().startswith("async drain()")
+    header = drain.embed_text[: -len(drain.text)]
+    assert header.startswith("typescript method Uploader.drain\n")
+    assert "class Uploader extends EventEmitter" in header  # the enclosing class, not in the chunk's text
+    assert "typescript" not in drain.text and "/" not in header.split("\n")[0]
 
 
-def test_small_neighbours_merge_under_the_budget():
-    merged = _chunks(SOURCE, max_chunk_chars=1500, min_chunk_chars=200)
-    apart = _chunks(SOURCE, max_chunk_chars=1500, min_chunk_chars=0)
-    assert len(merged) < len(apart)
-    assert all(len(c.text) <= 1500 for c in merged)
+def test_pieces_of_a_split_function_carry_its_signature_in_the_header():
+    config = BUDGETS[1]
+    chunks, _ = _chunks(SAMPLES["go"].encode(), "go", config)
+    sweep = [c for c in chunks if c.symbol_id == "Cache#Sweep()."]
+    assert len(sweep) > 1
+    for piece in sweep[1:]:
+        assert "func (c *Cache) Sweep(now time.Time, maxRounds int) (removed int)" in piece.embed_text[: -len(piece.text)]
+        assert not piece.text.lstrip().startswith("func")
 
 
-def test_embed_text_carries_a_scope_header_that_display_text_does_not():
-    chunk = next(c for c in _chunks(SOURCE, max_chunk_chars=400, min_chunk_chars=0) if c.symbol_id == "checkout().")
-    assert chunk.embed_text.startswith("python function checkout().")
-    assert chunk.embed_text.endswith(chunk.text)
-    assert not chunk.text.startswith("python")
+def test_small_definitions_merge_and_large_ones_stay_apart():
+    source = b"def a():\n    return 1\n\n\ndef b():\n    return 2\n"
+    merged, _ = _chunks(source, "python", ChunkingConfig(min_chunk_tokens=64))
+    apart, _ = _chunks(source, "python", ChunkingConfig(min_chunk_tokens=0))
+    assert [(c.start_line, c.end_line) for c in merged] == [(1, 6)]
+    assert [(c.start_line, c.end_line) for c in apart] == [(1, 4), (5, 6)]
 
 
-def test_chunk_hash_depends_on_content_not_on_path():
-    a = _chunks(SOURCE)
-    b = _chunks(SOURCE)
-    assert [c.chunk_hash for c in a] == [c.chunk_hash for c in b]
-    changed = _chunks(SOURCE.replace(b"total += 1", b"total += 2"))
-    assert {c.chunk_hash for c in changed} != {c.chunk_hash for c in a}
+def test_a_minified_line_is_cut_into_token_pieces_that_fit():
+    line = "".join(f"var v{i}={i};" for i in range(3_000))
+    config = ChunkingConfig()
+    budget = token_budget(MODEL, config)
+    chunks = chunk_document(line.encode() + b"\n", None, "javascript", config, budget)
+    assert len(chunks) > 1 and "".join(c.text for c in chunks) == line
+    assert all(budget.fits(c.embed_text) for c in chunks)
+    assert {(c.start_line, c.end_line) for c in chunks} == {(1, 1)}
 
 
-def test_files_without_a_grammar_get_line_windows():
+def test_files_without_a_grammar_get_line_windows_within_the_budget():
     text = "\n".join(f"line {i}" for i in range(1, 101)).encode()
-    chunks = chunk_document(text, None, "markdown", ChunkingConfig(text_window_lines=40))
+    chunks = chunk_document(text, None, "markdown", ChunkingConfig(text_window_lines=40),
+                            token_budget(MODEL, ChunkingConfig()))
     assert [(c.start_line, c.end_line) for c in chunks] == [(1, 40), (41, 80), (81, 100)]
     assert {c.kind for c in chunks} == {"text"}
 
 
 def test_blank_files_have_no_chunks():
-    assert chunk_document(b"\n\n   \n", None, "text", ChunkingConfig()) == []
+    assert chunk_document(b"\n\n   \n", None, "text", ChunkingConfig(), token_budget(MODEL, ChunkingConfig())) == []
+
+
+def test_the_budget_is_the_packaged_models_own_and_names_it():
+    budget = token_budget(MODEL, ChunkingConfig(max_chunk_tokens=512))
+    assert budget.max_tokens == 256  # all-MiniLM-L6-v2 reads no more, whatever the config allows
+    assert budget.special_tokens == 2 and "all-MiniLM-L6-v2" in budget.tag
+    assert token_budget(MODEL, ChunkingConfig(max_chunk_tokens=128)).max_tokens == 128
+
+
+def test_a_model_without_a_local_tokenizer_is_budgeted_by_characters():
+    remote = EmbeddingResource(provider="openai", model="text-embedding-3-small", base_url="http://127.0.0.1:9/v1")
+    config = ChunkingConfig(chars_per_token=4.0)
+    budget = token_budget(remote, config)
+    assert isinstance(budget.counter, EstimatedTokenCounter) and budget.max_tokens == config.max_chunk_tokens
+    source = SAMPLES["java"].encode()
+    chunks = chunk_document(source, parse_document(source, "java"), "java", config, budget)
+    assert all(len(c.embed_text) <= config.max_chunk_tokens * 4.0 for c in chunks)
+    assert chunk_set_key("k", budget.tag) != chunk_set_key("k", token_budget(MODEL, config).tag)
 
 
 # A form-feed line (as in CPython's stdlib) and a U+2028 inside a string: both are line breaks to
@@ -103,59 +161,25 @@ UNUSUAL_BREAKS = (
 
 
 def test_chunks_stay_aligned_with_symbols_across_form_feeds_and_unicode_separators():
+    chunks, _ = _chunks(UNUSUAL_BREAKS, "python", ChunkingConfig(min_chunk_tokens=0))
     ir = parse_document(UNUSUAL_BREAKS, "python")
-    chunks = chunk_document(UNUSUAL_BREAKS, ir, "python", ChunkingConfig(min_chunk_chars=0))
     by_symbol = {c.symbol_id: c for c in chunks}
     for symbol in ir.symbols:
         chunk = by_symbol[symbol.symbol_id]
-        assert chunk.start_line <= symbol.enclosing.start_line <= chunk.end_line
         def_line = chunk.text.split("\n")[symbol.enclosing.start_line - chunk.start_line]
         assert def_line.startswith(f"def {symbol.name}(")
-    assert [s.name for s in ir.symbols] == ["first", "second", "third"]
 
 
-def test_chunks_cover_exactly_the_lines_the_ir_counts():
-    content = UNUSUAL_BREAKS.replace(b"\n", b"\r\n") + b"x = '\xff\xfe'\r\n"
-    ir = parse_document(content, "python")
-    chunks = chunk_document(content, ir, "python", ChunkingConfig(min_chunk_chars=0))
-    assert _covered(chunks) == set(range(1, ir.line_count + 1))
-    assert len(split_lines(content.decode("utf-8", "replace"))) == count_lines(content)
+def test_crlf_files_chunk_like_lf_files_without_carriage_returns():
+    source = SAMPLES["rust"].encode()
+    crlf, _ = _chunks(source.replace(b"\n", b"\r\n"), "rust", BUDGETS[1])
+    lf, _ = _chunks(source, "rust", BUDGETS[1])
+    assert not any("\r" in c.embed_text for c in crlf)
+    assert [(c.start_line, c.end_line, c.text) for c in crlf] == [(c.start_line, c.end_line, c.text) for c in lf]
 
 
-def test_crlf_files_have_no_carriage_returns_in_chunks():
-    crlf = SOURCE.replace(b"\n", b"\r\n")
-    for chunks in (_chunks(crlf, min_chunk_chars=0), chunk_document(crlf, None, "text", ChunkingConfig())):
-        assert chunks and not any("\r" in c.text or "\r" in c.embed_text for c in chunks)
-    assert [c.text for c in _chunks(crlf, min_chunk_chars=0)] == [c.text for c in _chunks(SOURCE, min_chunk_chars=0)]
-
-
-def test_a_minified_one_line_file_is_cut_into_pieces_within_the_budget():
-    line = "".join(f"var v{i}={i};" for i in range(20_000))[:100_000]
-    config = ChunkingConfig()
-    chunks = chunk_document(line.encode() + b"\n", None, "javascript", config)
-    assert len(chunks) > 1
-    assert all(len(c.text) <= config.max_chunk_chars for c in chunks)
-    assert "".join(c.text for c in chunks) == line
-    assert {(c.start_line, c.end_line) for c in chunks} == {(1, 1)}
-    assert len({c.chunk_hash for c in chunks}) == len(chunks)
-
-
-def test_an_oversized_line_inside_a_definition_is_cut_under_its_scope_header():
-    source = b"def big():\n    return '" + b"x" * 5_000 + b"'\n\n\ndef small():\n    return 1\n"
-    config = ChunkingConfig(max_chunk_chars=1000, min_chunk_chars=0)
-    chunks = chunk_document(source, parse_document(source, "python"), "python", config)
-    assert all(len(c.text) <= config.max_chunk_chars for c in chunks)
-    pieces = [c for c in chunks if c.start_line == c.end_line == 2]
-    assert len(pieces) > 1 and "".join(c.text for c in pieces) == split_lines(source.decode())[1]
-    assert all(c.embed_text.startswith("python function big().") for c in pieces)
-    assert next(c for c in chunks if c.symbol_id == "small().").text.lstrip("\n").startswith("def small():")
-    assert _covered(chunks) == set(range(1, 7))
-
-
-def test_blank_lines_join_a_neighbour_only_within_the_budget():
-    body = "\n".join(f"    x{i} = {i:03d}" for i in range(20))  # 19 lines of 13 chars + 1: 280 chars
-    source = f"def full():\n{body}\n" + "\n" * 30 + "def other():\n    return 1\n"
-    config = ChunkingConfig(max_chunk_chars=300, min_chunk_chars=0)
-    chunks = chunk_document(source.encode(), parse_document(source.encode(), "python"), "python", config)
-    assert all(len(c.text) <= config.max_chunk_chars for c in chunks)
-    assert [(c.start_line, c.end_line, c.symbol_id) for c in chunks] == [(1, 21, "full()."), (22, 53, "other().")]
+def test_a_header_share_that_leaves_no_room_for_code_is_a_clear_config_error():
+    config = ChunkingConfig(max_chunk_tokens=32, max_header_tokens=40)
+    with pytest.raises(CodegraphError) as error:
+        _chunks(SAMPLES["go"].encode(), "go", config)
+    assert error.value.code is ErrorCode.INVALID_PAYLOAD and error.value.input == "chunking.max_header_tokens"
