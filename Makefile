@@ -7,7 +7,7 @@ export TRANSFORMERS_OFFLINE := 1
 export CODEGRAPH_HOME ?= $(CURDIR)/.codegraph
 export DAGSTER_HOME ?= $(CODEGRAPH_HOME)/dagster
 
-.PHONY: setup demo test ui clean
+.PHONY: setup demo test ui clean bench
 
 # torch goes first and pinned: a bare torch requirement pulls a multi-GB CUDA build.
 $(VENV)/.installed: pyproject.toml requirements.lock
@@ -26,6 +26,15 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest -q
+
+# Every benchmark of the README's Benchmarks section, one after the other (about 20 minutes on the 2-core
+# machine): stage throughput with the ONNX backends beside torch, the LlamaIndex peer, and the incremental
+# re-index; corpus attrs 25.4.0 from PyPI (and 25.3.0 for the incremental one) plus the CPython stdlib.
+bench: setup
+	$(PY) -m pip install --quiet -c requirements.lock -e '.[bench]'
+	$(PY) bench/pipeline.py --backends onnx,onnx-int8
+	$(PY) bench/peer_llamaindex.py
+	$(PY) bench/incremental.py
 
 # The Dagster UI on the embedded instance, with this repo's dagster.yaml.
 ui: setup

@@ -42,6 +42,14 @@ def commit_release(repo: Path, sdist: Path, version: str) -> str:
     return _commit(repo, f"release {version}")
 
 
+def unpack(sdist: Path, into: Path) -> Path:
+    """The sdist's top folder, unpacked under `into`."""
+    into.mkdir(parents=True, exist_ok=True)
+    shutil.unpack_archive(sdist, into, filter="data")
+    (top,) = into.iterdir()
+    return top
+
+
 def commit_files(repo: Path, root: Path, files: Iterable[Path], message: str) -> str:
     """Copy `files` (under `root`) into the work tree at their paths relative to `root`, and commit."""
     for source in files:

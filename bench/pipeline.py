@@ -1,6 +1,7 @@
 """bench/pipeline: stage throughput of a cold index, each stage against its raw library in the same run.
 
-    .venv/bin/python bench/pipeline.py [--package attrs==25.4.0] [--stdlib | --no-stdlib] [--json]
+    .venv/bin/python bench/pipeline.py [--package attrs==25.4.0] [--stdlib | --no-stdlib]
+                                       [--backends onnx,onnx-int8] [--json]
 
 Downloads the sdist from PyPI, commits it into a temp git repository and indexes it through Dagster
 exactly as `codegraph index` does (all four assets, the packaged local model, an isolated CODEGRAPH_HOME).
@@ -13,6 +14,9 @@ Prints:
   - peak RSS of the index run: ru_maxrss (RUSAGE_SELF) of this process, where Dagster's in-process
     executor runs every step, and the largest child's peak (the IR parse worker, git), sampled from
     /proc VmHWM: RUSAGE_CHILDREN is no use here, Linux counts in it the parent's RSS at fork time.
+With --backends (needs the onnx extra), the same texts on each faster embedding backend: seconds and the
+ratio to the raw torch encode, cosine agreement with the torch vectors, and top-10 overlap with torch's
+ranking over the corpus for a few code-search questions (bench/_backend_quality.py).
 Then (unless --no-stdlib) ir + lexical + chunk, no vector, on every .py of this interpreter's standard
 library committed into a temp git repository: MB/s, and throughput as a fraction of raw tree-sitter parsing
 of the same files (Parser + tree_sitter_python, nothing else), with `parse_document` called in-process on
@@ -32,6 +36,7 @@ import threading
 import time
 from pathlib import Path
 
+from _backend_quality import compare_backends
 from _corpus import commit_files, commit_release, download, new_repo, print_figures  # bench/ is sys.path[0] as a script
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -43,36 +48,39 @@ def main() -> int:
     parser.add_argument("--package", default="attrs==25.4.0", help="NAME==VERSION of a PyPI sdist")
     parser.add_argument("--stdlib", action=argparse.BooleanOptionalAction, default=True,
                         help="ir + lexical + chunk on the standard library too (default: yes)")
+    parser.add_argument("--backends", default="", help="comma-separated embedding backends to compare with torch "
+                        "on the same texts (onnx, onnx-int8; needs the onnx extra)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    backends = [b for b in args.backends.split(",") if b]
     name, _, version = args.package.partition("==")
     if not version:
         parser.error("--package takes NAME==VERSION")
 
     work = Path(tempfile.mkdtemp(prefix="codegraph-bench-"))
     try:
-        figures = _run(name, version, args.stdlib, work)
+        figures = _run(name, version, args.stdlib, backends, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print_figures(figures, args.json)
     return 0
 
 
-def _run(name: str, version: str, stdlib: bool, work: Path) -> dict:
+def _run(name: str, version: str, stdlib: bool, backends: list[str], work: Path) -> dict:
     os.environ["CODEGRAPH_HOME"] = str(work / "home")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import dagster as dg  # after CODEGRAPH_HOME: resource defaults are read at import
 
     from codegraph_assets.assets import ALL_ASSETS
     from codegraph_assets.config import load_indexing_config
-    from codegraph_assets.core.chunking import chunk_set_key
     from codegraph_assets.partitions import partition_key
     from codegraph_assets.registry import register_repo
     from codegraph_assets.resource_defs import build_resource_defs
-    from codegraph_assets.stages.documents import doc_key
+    from codegraph_assets.stages.chunk_stage import chunk_set_keys
 
     config = load_indexing_config()
     resources = build_resource_defs(config)
+    set_key = chunk_set_keys(config, resources["embeddings"])
     embeddings = resources["embeddings"]
     instance = dg.DagsterInstance.ephemeral()
     repo = new_repo(work / name)
@@ -103,14 +111,17 @@ def _run(name: str, version: str, stdlib: bool, work: Path) -> dict:
     self_peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
 
     entries = indexed_entries(name)
-    keys = {e.blob_sha: chunk_set_key(doc_key(e.blob_sha, config)) for e in entries}
+    keys = {e.blob_sha: set_key(e.blob_sha) for e in entries}
     text_of = {c.chunk.chunk_hash: c.chunk.embed_text for c in store.snapshot_chunks(entries, keys)}
     texts = list(text_of.values())
 
+    torch_vectors = []
+
     def raw_encode() -> float:
         began = time.perf_counter()
-        embeddings.local_model().encode(texts, batch_size=embeddings.batch_size, convert_to_numpy=True,
-                                        normalize_embeddings=True, show_progress_bar=False)
+        torch_vectors[:] = [embeddings.local_model().encode(
+            texts, batch_size=embeddings.local_batch_size(), convert_to_numpy=True, normalize_embeddings=True,
+            show_progress_bar=False)]
         return time.perf_counter() - began
 
     # Twice, around the unsorted pass: on a shared machine the faster one is the fairer reference.
@@ -136,12 +147,14 @@ def _run(name: str, version: str, stdlib: bool, work: Path) -> dict:
     figures["vector chunks embedded / raw encode texts"] = f"{vector['chunks_embedded']} / {len(texts)}"
     figures["raw encode_s (same texts, one call)"] = (
         f"{raw_encode_s:.2f} s = faster of {first_encode_s:.2f} s and {second_encode_s:.2f} s (batch_size "
-        f"{embeddings.batch_size}, {len(texts) / raw_encode_s:.1f} chunks/s)")
+        f"{embeddings.local_batch_size()} on {embeddings._local_device()}, {len(texts) / raw_encode_s:.1f} chunks/s)")
     figures["vector ÷ raw encode"] = round(vector["duration_s"] / raw_encode_s, 3)
     figures["unsorted batches ÷ raw encode"] = f"{unsorted_s / raw_encode_s:.3f} ({unsorted_s:.2f} s: embed per " \
                                               f"{batch} in hash order, as before sorting by length)"
     figures["peak RSS, this process (RUSAGE_SELF)"] = f"{self_peak_kb / 1024:.0f} MB"
     figures["peak RSS, largest child (/proc VmHWM)"] = children.largest()
+    if backends:
+        figures.update(compare_backends(embeddings, texts, torch_vectors[0], raw_encode_s, backends))
     if stdlib:
         figures.update(_stdlib(index, indexed_entries, work))
     return figures

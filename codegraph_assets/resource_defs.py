@@ -49,6 +49,11 @@ def build_resource_defs(config: IndexingConfig) -> dict[str, dg.ConfigurableReso
             api_key=_secret("CODEGRAPH_EMBEDDING_API_KEY"),
             dimensions=int(env["CODEGRAPH_EMBEDDING_DIMENSIONS"]) if env.get("CODEGRAPH_EMBEDDING_DIMENSIONS") else None,
             batch_size=config.batch.vector_batch_size,
+            backend=config.embedding.backend,
+            threads=config.embedding.threads,
+            gpu_batch_size=config.embedding.gpu_batch_size,
+            onnx_cache_dir=str(home / "onnx"),
+            max_concurrent_requests=config.embedding.max_concurrent_requests,
         ),
         "llm": LLMResource(
             base_url=env.get("CODEGRAPH_LLM_BASE_URL") or None,

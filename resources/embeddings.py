@@ -1,7 +1,10 @@
 """Text embeddings from a local sentence-transformers model or an OpenAI-compatible endpoint.
 
 Swapping one for the other is a resource-config change (`provider`); callers only see `embed`,
-`embed_query`, `dimension` and `model_id` (the cache key for stored embeddings).
+`embed_query`, `dimension`, `model_id` (the cache key for stored embeddings) and `texts_per_call`.
+A local model runs on torch or, with `backend`, on ONNX Runtime (resources/onnx_embedding.py); on the
+first GPU torch sees when `device` is unset. A remote endpoint gets up to `max_concurrent_requests`
+requests at once, fewer while it answers 429 (resources/openai_compat.py `AdaptiveConcurrency`).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import hashlib
 import importlib.resources
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -18,8 +22,17 @@ import numpy as np
 import openai
 from pydantic import Field, PrivateAttr
 
+from codegraph_assets.config import codegraph_home
 from codegraph_assets.errors import CodegraphError, ErrorCode
-from resources.openai_compat import Endpoint, RetrySchedule, call_with_retries, resolve_secret
+from resources.onnx_embedding import ONNX_BACKENDS, OnnxSentenceEncoder, exported_model, load_onnx_encoder
+from resources.openai_compat import (
+    AdaptiveConcurrency,
+    Endpoint,
+    RetrySchedule,
+    call_with_retries,
+    is_rate_limit,
+    resolve_secret,
+)
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -37,6 +50,7 @@ _PROBE_TEXT = "dimension probe"
 # hundreds of MB, and the CLI and tests build many resource instances.
 _LOADED_MODELS: dict[tuple[str, str], SentenceTransformer] = {}
 _LOAD_LOCK = threading.Lock()
+_CLIENT_LOCK = threading.Lock()  # guards the lazily built client and concurrency limiter of a resource
 # Weights fingerprints of local model folders, and dimensions discovered by probing an endpoint.
 _FOLDER_FINGERPRINTS: dict[str, str] = {}
 _PROBED_DIMENSIONS: dict[tuple[str, str], int] = {}
@@ -79,21 +93,36 @@ class EmbeddingResource(dg.ConfigurableResource):
     device: str | None = Field(
         default=None, description="local: torch device; unset = cuda when available, else cpu."
     )
+    backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        default="torch", description="local: model runtime; onnx backends are exported once, locally."
+    )
+    threads: int = Field(default=0, ge=0, description="local: CPU threads; 0 = the runtime's choice.")
+    gpu_batch_size: int = Field(
+        default=256, ge=1, description="local: texts per forward pass on a GPU (batch_size on CPU)."
+    )
+    onnx_cache_dir: str | None = Field(
+        default=None, description="local onnx backends: export cache; unset = $CODEGRAPH_HOME/onnx."
+    )
+    max_concurrent_requests: int = Field(
+        default=4, ge=1, description="openai: requests in flight at most; halved on each 429."
+    )
 
     _client: openai.OpenAI | None = PrivateAttr(default=None)
+    _concurrency: AdaptiveConcurrency | None = PrivateAttr(default=None)
 
     def model_id(self) -> str:
         """Stable cache key for this model's vectors; never contains secrets or run-specific parts.
 
         `local:<name>` for a packaged model, `local:<folder name>@<weights sha256[:12]>` for a model
-        directory, `openai:<model>@<dimensions>` (or `openai:<model>` when dimensions is unset).
+        directory, either followed by `+<backend>` off torch (its vectors differ a little);
+        `openai:<model>@<dimensions>` (or `openai:<model>` when dimensions is unset).
         """
         if self.provider == "local":
             canonical = _packaged_name(self.model)
-            if canonical is not None:
-                return f"local:{canonical}"
-            folder = resolve_local_model_dir(self.model)
-            return f"local:{folder.name}@{_folder_fingerprint(folder)}"
+            if canonical is None:
+                folder = resolve_local_model_dir(self.model)
+                canonical = f"{folder.name}@{_folder_fingerprint(folder)}"
+            return f"local:{canonical}" if self.backend == "torch" else f"local:{canonical}+{self.backend}"
         if self.dimensions is not None:
             return f"openai:{self.model}@{self.dimensions}"
         return f"openai:{self.model}"
@@ -101,6 +130,8 @@ class EmbeddingResource(dg.ConfigurableResource):
     def dimension(self) -> int:
         """Length of every vector this resource returns."""
         if self.provider == "local":
+            if self.backend in ONNX_BACKENDS:
+                return self.onnx_encoder().dimension
             return _embedding_dimension(self.local_model())
         if self.dimensions is not None:
             return self.dimensions
@@ -121,45 +152,69 @@ class EmbeddingResource(dg.ConfigurableResource):
         """The vector of one search query, shape (dimension,)."""
         return self.embed([text])[0]
 
+    def texts_per_call(self) -> int:
+        """How many texts one `embed` call should get to keep the model or endpoint fully busy."""
+        if self.provider == "openai":
+            return self.batch_size * self.max_concurrent_requests
+        return self.local_batch_size()
+
+    def local_batch_size(self) -> int:
+        """Texts per forward pass: larger on a GPU, where small batches leave it idle between launches."""
+        return self.gpu_batch_size if self._local_device().startswith("cuda") else self.batch_size
+
     def local_model(self) -> SentenceTransformer:
         """The process-wide SentenceTransformer for this config (loaded on first use)."""
+        if self.threads:
+            import torch
+
+            if torch.get_num_threads() != self.threads:
+                torch.set_num_threads(self.threads)  # process-wide: torch has no per-model thread pool
         return load_local_model(resolve_local_model_dir(self.model), self._local_device())
+
+    def onnx_encoder(self) -> OnnxSentenceEncoder:
+        """The process-wide ONNX Runtime encoder for this config, exported on first use if not cached."""
+        folder = resolve_local_model_dir(self.model)
+        cache_dir = Path(self.onnx_cache_dir) if self.onnx_cache_dir else codegraph_home() / "onnx"
+        path = exported_model(folder, _folder_fingerprint(folder), self.backend, cache_dir)
+        return load_onnx_encoder(folder, path, self._local_device(), self.threads)
 
     def _embed_local(self, texts: list[str]) -> np.ndarray:
         # Longest first, so each batch pads to similar lengths; the result is put back in input order.
         order = np.argsort([-len(text) for text in texts], kind="stable")
-        vectors = self.local_model().encode(
-            [texts[i] for i in order],
-            batch_size=self.batch_size,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-        )
+        ordered = [texts[i] for i in order]
+        if self.backend in ONNX_BACKENDS:
+            vectors = self.onnx_encoder().encode(ordered, self.local_batch_size())
+        else:
+            vectors = self.local_model().encode(
+                ordered,
+                batch_size=self.local_batch_size(),
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
         restored = np.empty_like(vectors)
         restored[order] = vectors
         return _l2_normalized(restored)
 
     def _embed_openai(self, texts: list[str]) -> np.ndarray:
-        endpoint = self._endpoint()
-        client = self._openai_client()
-        extra = {} if self.dimensions is None else {"dimensions": self.dimensions}
-        schedule = RetrySchedule(self.max_retries, self.retry_base_delay_s, self.retry_max_delay_s)
-        rows: list[list[float]] = []
-        for start in range(0, len(texts), self.batch_size):
-            # OpenAI rejects empty strings; a blank embeds as "nothing here" just the same.
-            batch = [text or " " for text in texts[start : start + self.batch_size]]
-            response = call_with_retries(
-                lambda batch=batch: client.embeddings.create(
-                    model=self.model, input=batch, encoding_format="float", **extra
-                ),
-                endpoint=endpoint,
-                schedule=schedule,
-                operation="embedding",
-            )
-            data = sorted(response.data, key=lambda item: item.index)
-            if len(data) != len(batch):
-                raise self._mismatch(f"returned {len(data)} vectors for {len(batch)} inputs")
-            rows.extend(item.embedding for item in data)
+        # OpenAI rejects empty strings; a blank embeds as "nothing here" just the same.
+        batches = [
+            [text or " " for text in texts[start : start + self.batch_size]]
+            for start in range(0, len(texts), self.batch_size)
+        ]
+        if len(batches) == 1:
+            rows = self._request_embeddings(batches[0])
+        else:
+            rows = []
+            with ThreadPoolExecutor(min(self.max_concurrent_requests, len(batches))) as pool:
+                futures = [pool.submit(self._request_embeddings, batch) for batch in batches]
+                try:
+                    for future in futures:  # in submission order: rows stay in input order
+                        rows.extend(future.result())
+                except BaseException:
+                    for future in futures:
+                        future.cancel()  # requests not started yet are not sent after a failure
+                    raise
         lengths = {len(row) for row in rows}
         if len(lengths) != 1:
             raise self._mismatch(f"returned vectors of differing lengths {sorted(lengths)}")
@@ -171,12 +226,45 @@ class EmbeddingResource(dg.ConfigurableResource):
             )
         return _l2_normalized(np.asarray(rows, dtype=np.float32))
 
+    def _request_embeddings(self, batch: list[str]) -> list[list[float]]:
+        """One request (with its retries) while holding a concurrency slot; the batch's rows in order."""
+        client = self._openai_client()
+        extra = {} if self.dimensions is None else {"dimensions": self.dimensions}
+        schedule = RetrySchedule(self.max_retries, self.retry_base_delay_s, self.retry_max_delay_s)
+        concurrency = self._adaptive_concurrency()
+
+        def lower_concurrency_on_429(exc: openai.APIError) -> None:
+            if is_rate_limit(exc):
+                concurrency.rate_limited()
+
+        with concurrency.slot():
+            response = call_with_retries(
+                lambda: client.embeddings.create(model=self.model, input=batch, encoding_format="float", **extra),
+                endpoint=self._endpoint(),
+                schedule=schedule,
+                operation="embedding",
+                on_failed_attempt=lower_concurrency_on_429,
+            )
+        concurrency.succeeded()
+        data = sorted(response.data, key=lambda item: item.index)
+        if len(data) != len(batch):
+            raise self._mismatch(f"returned {len(data)} vectors for {len(batch)} inputs")
+        return [item.embedding for item in data]
+
+    def _adaptive_concurrency(self) -> AdaptiveConcurrency:
+        # One per resource instance: every batch of a run shares what the endpoint taught it about its limit.
+        with _CLIENT_LOCK:
+            if self._concurrency is None:
+                self._concurrency = AdaptiveConcurrency(self.max_concurrent_requests)
+        return self._concurrency
+
     def _endpoint(self) -> Endpoint:
         return Endpoint(self.base_url, resolve_secret(self.api_key), self.model)
 
     def _openai_client(self) -> openai.OpenAI:
-        if self._client is None:
-            self._client = self._endpoint().client(self.timeout_s)
+        with _CLIENT_LOCK:  # requests run on several threads; they share one client (and its connections)
+            if self._client is None:
+                self._client = self._endpoint().client(self.timeout_s)
         return self._client
 
     def _local_device(self) -> str:

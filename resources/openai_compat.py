@@ -12,8 +12,10 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -83,6 +85,52 @@ class Endpoint:
         return text
 
 
+class AdaptiveConcurrency:
+    """At most `limit` requests in flight: halved by every rate-limit answer (down to one), and grown back by
+    one after each `limit` requests in a row that succeed (additive increase, multiplicative decrease), so a
+    client settles just under the rate an endpoint allows instead of hammering it with retries."""
+
+    def __init__(self, maximum: int) -> None:
+        self.maximum = maximum
+        self.limit = maximum
+        self.lowest_limit = maximum  # how far rate limits pushed it, for metrics and tests
+        self._in_flight = 0
+        self._successes = 0
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold one of the `limit` places for the duration of one request (with its retries)."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._in_flight < self.limit)
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._in_flight -= 1
+                self._changed.notify_all()
+
+    def rate_limited(self) -> None:
+        with self._changed:
+            self.limit = max(1, self.limit // 2)
+            self.lowest_limit = min(self.lowest_limit, self.limit)
+            self._successes = 0
+
+    def succeeded(self) -> None:
+        with self._changed:
+            self._successes += 1
+            if self._successes >= self.limit and self.limit < self.maximum:
+                self.limit += 1
+                self._successes = 0
+                self._changed.notify_all()
+
+
+def is_rate_limit(exc: BaseException) -> bool:
+    """Whether a failed attempt was the server saying "too many requests" (HTTP 429)."""
+    return isinstance(exc, openai.APIStatusError) and exc.status_code == 429
+
+
 def resolve_secret(value: str | None) -> str | None:
     """The value of a config secret, also when the resource is used outside a Dagster run.
 
@@ -104,13 +152,15 @@ def display_url(url: str) -> str:
 
 
 def call_with_retries(
-    fn: Callable[[], T], *, endpoint: Endpoint, schedule: RetrySchedule, operation: str
+    fn: Callable[[], T], *, endpoint: Endpoint, schedule: RetrySchedule, operation: str,
+    on_failed_attempt: Callable[[openai.APIError], None] | None = None,
 ) -> T:
     """Run `fn` (one request through the `openai` client), retrying transient failures.
 
     429, 408, 409, 5xx, connection errors and timeouts are retried up to `schedule.max_retries`
     times, then raised as RATE_LIMITED (429) or NETWORK_ERROR (TRANSIENT, so Dagster may retry the
     whole step later). 401/403/404 raise INVALID_MODEL and other 4xx INVALID_PAYLOAD (PERMANENT).
+    `on_failed_attempt` hears of every retryable failure before the wait (e.g. to lower concurrency).
     """
     attempts = schedule.max_retries + 1
     for attempt in range(1, attempts + 1):
@@ -119,6 +169,8 @@ def call_with_retries(
         except (openai.APIStatusError, openai.APIConnectionError) as exc:
             if not _is_retryable(exc):
                 raise _permanent_error(exc, endpoint, operation) from None
+            if on_failed_attempt is not None:
+                on_failed_attempt(exc)
             if attempt == attempts:
                 raise _exhausted_error(exc, endpoint, operation, attempts) from None
             delay = schedule.delay_s(attempt, _retry_after_s(exc))

@@ -88,13 +88,18 @@ class QdrantResource(dg.ConfigurableResource):
         if self.url:
             yield
             return
-        store = Path(self.location)
-        store.parent.mkdir(parents=True, exist_ok=True)
-        with exclusive_file_lock(store.with_name(f"{store.name}.writer.lock")):
+        Path(self.location).parent.mkdir(parents=True, exist_ok=True)
+        with exclusive_file_lock(self.writer_lock_path):
             try:
                 yield
             finally:
                 self.close()
+
+    @property
+    def writer_lock_path(self) -> Path:
+        """The lock `writing()` holds, beside a local store; `codegraph serve` takes it to copy the store."""
+        store = Path(self.location)
+        return store.with_name(f"{store.name}.writer.lock")
 
     @property
     def location(self) -> str:

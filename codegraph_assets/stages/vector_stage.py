@@ -7,11 +7,10 @@ killed run resumes where it stopped and no text is ever embedded twice, across r
 from __future__ import annotations
 
 from codegraph_assets.config import IndexingConfig
-from codegraph_assets.core.chunking import chunk_set_key
 from codegraph_assets.core.ir_model import qualified_symbol_id
 from codegraph_assets.core.source import SourceSnapshot
 from codegraph_assets.errors import CodegraphError, ErrorCode
-from codegraph_assets.stages.documents import doc_key
+from codegraph_assets.stages.chunk_stage import chunk_set_keys
 from codegraph_assets.stages.stats import StageStats
 from resources.embeddings import EmbeddingResource
 from resources.metadata_store import MetadataStore
@@ -24,7 +23,8 @@ def build_vectors(snapshot: SourceSnapshot, store: MetadataStore, qdrant: Qdrant
                   embedder: EmbeddingResource, config: IndexingConfig) -> StageStats:
     stats = StageStats(STAGE, counts={"chunks_embedded": 0})
     entries = snapshot.indexed()
-    set_key_of = {e.blob_sha: chunk_set_key(doc_key(e.blob_sha, config)) for e in entries}
+    set_key = chunk_set_keys(config, embedder)
+    set_key_of = {e.blob_sha: set_key(e.blob_sha) for e in entries}
     missing = set(set_key_of.values()) - store.present_chunk_sets(set_key_of.values())
     if missing:
         raise CodegraphError(
@@ -60,7 +60,10 @@ def _embed_and_publish(snapshot: SourceSnapshot, points: list[ChunkPoint], embed
     # Longest text first across batches too (embed sorts only within one call), so that each batch pads
     # to similar lengths; ties stay in hash order.
     to_embed = sorted((h for h in needed if h not in vectors), key=lambda h: -len(embed_text_of[h]))
-    batch_size = config.batch.vector_batch_size
+    # Saved per batch; a batch is at least what keeps the model or endpoint busy (a GPU batch, every request
+    # slot of an endpoint), so resuming never costs the device its parallelism. Asked only when there is work:
+    # choosing the device imports torch, seconds that a no-change re-run must not pay.
+    batch_size = max(config.batch.vector_batch_size, embedder.texts_per_call()) if to_embed else 1
     dimension = qdrant.collection_dimension(collection)
     for start in range(0, len(to_embed), batch_size):
         batch = to_embed[start:start + batch_size]

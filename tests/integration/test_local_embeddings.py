@@ -138,3 +138,21 @@ def test_unloadable_model_directory_is_a_permanent_invalid_model(tmp_path):
 
     assert caught.value.code is ErrorCode.INVALID_MODEL
     assert str(broken) in str(caught.value)
+
+
+def test_batch_size_follows_the_device():
+    on_cpu = EmbeddingResource(device="cpu", batch_size=5, gpu_batch_size=300)
+    on_gpu = EmbeddingResource(device="cuda:0", batch_size=5, gpu_batch_size=300)  # configured, never loaded here
+
+    assert (on_cpu.local_batch_size(), on_cpu.texts_per_call()) == (5, 5)
+    assert (on_gpu.local_batch_size(), on_gpu.texts_per_call()) == (300, 300)
+
+
+def test_device_is_chosen_automatically_when_unset():
+    import torch
+
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    embedder = EmbeddingResource()
+
+    assert embedder._local_device() == expected
+    assert embedder.local_model().device.type == expected

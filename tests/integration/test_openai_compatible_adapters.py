@@ -26,6 +26,7 @@ from resources.llm import LLMResource
 
 API_KEY = "sk-test-0123456789abcdef-do-not-leak"
 DEFAULT_DIMENSIONS = 24
+GATE_WAIT_S = 10.0  # bound on how long a gated request waits for the others; reached only when a test fails
 
 
 def fake_vector(text: str, dimensions: int) -> np.ndarray:
@@ -56,6 +57,11 @@ class FakeOpenAIServer:
         self._scripted: dict[str, deque[ScriptedReply]] = {}
         self._always: dict[str, ScriptedReply] = {}
         self._lock = threading.Lock()
+        # Concurrency probe: requests wait (bounded) until `_gate` are in flight at once, then never again.
+        self._in_flight = threading.Condition()
+        self._in_flight_now = 0
+        self.max_in_flight = 0
+        self._gate = 0
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
@@ -76,6 +82,23 @@ class FakeOpenAIServer:
         reply = ScriptedReply(status, headers or {}, body or _error_body(status))
         with self._lock:
             self._always[path] = reply
+
+    def hold_until_in_flight(self, count: int) -> None:
+        """Make requests wait until `count` of them are in flight together (or a bounded wait ends)."""
+        self._gate = count
+
+    def _enter(self) -> None:
+        with self._in_flight:
+            self._in_flight_now += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight_now)
+            if self._in_flight_now >= self._gate:
+                self._gate = 0
+                self._in_flight.notify_all()
+            self._in_flight.wait_for(lambda: self._gate == 0, timeout=GATE_WAIT_S)
+
+    def _leave(self) -> None:
+        with self._in_flight:
+            self._in_flight_now -= 1
 
     def requests_to(self, path: str) -> list[RecordedRequest]:
         with self._lock:
@@ -111,7 +134,11 @@ class FakeOpenAIServer:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 request = RecordedRequest(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-                reply = server._next_reply(request)
+                server._enter()
+                try:
+                    reply = server._next_reply(request)
+                finally:
+                    server._leave()
                 payload = json.dumps(reply.body).encode()
                 self.send_response(reply.status)
                 self.send_header("Content-Type", "application/json")
@@ -205,7 +232,7 @@ def test_embeddings_come_back_in_input_order_and_normalized(server):
 
     assert vectors.shape == (5, 16) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
-    sent = [text for r in server.requests_to("/v1/embeddings") for text in r.body["input"]]
+    sent = [text or " " for text in texts]  # a blank goes out as one space
     expected = np.stack([fake_vector(text, 16) for text in sent])
     expected /= np.linalg.norm(expected, axis=1, keepdims=True)
     np.testing.assert_allclose(vectors, expected, rtol=1e-5, atol=1e-6)
@@ -376,3 +403,29 @@ def test_api_key_from_env_var_is_resolved_outside_dagster(server, monkeypatch):
     remote_embedder(server, api_key=dg.EnvVar("CODEGRAPH_EMBEDDING_API_KEY")).embed(["cli"])
 
     assert server.requests[0].headers["authorization"] == f"Bearer {API_KEY}"
+
+
+def test_batches_are_requested_concurrently_up_to_the_limit(server):
+    server.hold_until_in_flight(3)
+    texts = [f"text {i}" for i in range(9)]
+
+    vectors = remote_embedder(server, batch_size=1, max_concurrent_requests=3).embed(texts)
+
+    assert server.max_in_flight == 3  # three at once (the gate opened), never a fourth
+    expected = np.stack([fake_vector(text, 16) for text in texts])
+    np.testing.assert_allclose(vectors, expected / np.linalg.norm(expected, axis=1, keepdims=True), rtol=1e-5)
+
+
+def test_a_rate_limit_halves_the_requests_in_flight(server):
+    server.reply_next("/v1/embeddings", 429, headers={"Retry-After": "0"})
+    embedder = remote_embedder(server, batch_size=1, max_concurrent_requests=4)
+
+    vectors = embedder.embed([f"text {i}" for i in range(8)])
+
+    assert vectors.shape == (8, 16)
+    assert len(server.requests_to("/v1/embeddings")) == 9  # one retry
+    assert embedder._adaptive_concurrency().lowest_limit == 2
+
+
+def test_texts_per_call_fills_every_request_slot(server):
+    assert remote_embedder(server, batch_size=16, max_concurrent_requests=4).texts_per_call() == 64
