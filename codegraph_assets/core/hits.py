@@ -40,12 +40,15 @@ class _FusedGroup:
 
     def shown(self, preferred: int | None) -> SearchHit:
         """The best-placed hit of the preferred ranking (the chunks), else the best-placed hit; symbol and
-        kind filled in from a hit of the same range when it lacks them."""
+        kind filled in from a hit of the same range (kind also from one of the same symbol) when it lacks them."""
         mine = [m for m in self.members if m[1] == preferred] or self.members
         shown = max(mine, key=lambda m: m[2])[0]
         same = [m for m, _, _ in self.members if (m.start_line, m.end_line) == (shown.start_line, shown.end_line)]
-        return replace(shown, kind=shown.kind or next((m.kind for m in same if m.kind), ""),
-                       symbol=shown.symbol or next((m.symbol for m in same if m.symbol), None))
+        symbol = shown.symbol or next((m.symbol for m in same if m.symbol), None)
+        # A lexical unit also holds the comment above its definition, so its range can differ from the chunk's
+        # while naming the same symbol: that symbol's kind is the chunk's kind too.
+        named = [m for m, _, _ in self.members if symbol is not None and m.symbol == symbol]
+        return replace(shown, kind=shown.kind or next((m.kind for m in [*same, *named] if m.kind), ""), symbol=symbol)
 
 
 def reciprocal_rank_fusion(rankings: list[tuple[list[SearchHit], float]], *, k: int, limit: int,
