@@ -70,7 +70,7 @@ def test_a_run_killed_mid_vector_resumes_without_duplicates_and_serves_the_old_s
     with dg.build_resources(indexer.resources) as r:
         collection = r.qdrant.collection_name(r.embeddings.model_id())
         assert r.qdrant.count(collection, "crash", "main") == vector["chunks_total"]
-    top = indexer.search("generated handler 3 7 payload field 3 7", "crash", "main", "lexical")[0]
+    top = indexer.search("generated_handler_3_7", "crash", "main", "lexical")[0]  # the exact identifier
     assert top.path == "gen/module_3.py"
 
 
@@ -128,5 +128,5 @@ def test_a_run_killed_when_a_stage_starts_resumes_without_duplicates_and_serves_
         serving = r.metadata.open().serving("crash", "main")
         assert serving.commit == repo.git("rev-parse", "HEAD")
         assert r.tantivy.document_count("crash", "main", serving.manifest_id) == len(SECOND) + len(FIRST)
-    top = indexer.search("generated handler 3 7 payload field 3 7", "crash", "main", "lexical")[0]
+    top = indexer.search("generated_handler_3_7", "crash", "main", "lexical")[0]  # the exact identifier
     assert top.path == "gen/module_3.py"
