@@ -111,30 +111,56 @@ class LexicalConfig(_Section):
     min_free_disk_bytes: int = Field(64_000_000, ge=0)  # below this, a failed write is reported as DISK_FULL
     snippet_context_lines: int = Field(3, ge=0)
     snippet_max_line_chars: int = Field(300, ge=10)  # minified lines are cut, not returned whole
+    snippet_max_lines: int = Field(30, ge=1)  # a longer hit's snippet is its best window (± snippet_context_lines)
+    # Units (core/lexical_units.py): a function whole; code around functions in windows of this many lines.
+    unit_window_lines: int = Field(40, ge=1)
+    max_unit_lines: int = Field(400, ge=1)  # a longer definition is indexed in windows of this size
+    # BM25 per field: per query word the best field counts, the others add tie_breaker × their score.
+    names_boost: float = Field(3.0, ge=0)  # names of the definitions in a unit
+    signature_boost: float = Field(1.5, ge=0)
+    doc_boost: float = Field(1.0, ge=0)  # docstrings and comments
+    path_boost: float = Field(1.5, ge=0)
+    identifier_boost: float = Field(2.0, ge=0)  # a whole compound identifier of the query, matched exactly
+    field_tie_breaker: float = Field(0.3, ge=0, le=1)
+    phrase_slop: int = Field(0, ge=0)  # words a "quoted phrase" may have between its own
 
 
 class IRBuildConfig(_Section):
-    occurrences: bool = True
-    cross_file: bool = True
+    """The IR: what `defaults.semantic_tier` extracts is in `core/ir_parser.py` (BASE: definitions and imports;
+    EXTENDED and FULL: also references, locals, calls, edges, and cross-file resolution)."""
+
+    occurrences: bool = True  # False keeps only definition occurrences (part of the IR key)
+    cross_file: bool = True  # resolve imports and imported names across the snapshot's files (EXTENDED+)
     retrieval_index: bool = True
     # A file whose parse runs longer (or crashes the grammar) is indexed as text: status parse_timeout/parse_crashed.
     parse_timeout_s: float = Field(5.0, gt=0)
+    # gitignore-style patterns of test code: navigation marks occurrences there with the `test` role.
+    test_patterns: list[str] = Field(default_factory=lambda: [
+        "test_*.py", "*_test.py", "tests/", "test/", "testing/", "__tests__/", "*_test.go", "*.test.*", "*.spec.*",
+        "src/test/"])
 
 
 class ChunkingConfig(_Section):
-    """Budgets for AST-aware chunks, in characters of displayed text."""
+    """Budgets for AST-aware chunks, in the embedding model's tokens of the embedded text (header included)."""
 
-    max_chunk_chars: int = Field(1500, ge=100)
-    min_chunk_chars: int = Field(200, ge=0)  # smaller adjacent siblings are merged up to the max
-    text_window_lines: int = Field(40, ge=1)  # line windows for files without a grammar
+    # Capped by the local model's own input length (all-MiniLM-L6-v2: 256, [CLS] and [SEP] included).
+    max_chunk_tokens: int = Field(256, ge=16)
+    min_chunk_tokens: int = Field(32, ge=0)  # definitions this small merge with adjacent small siblings
+    max_header_tokens: int = Field(40, ge=0)  # the scope header's share of the budget, at most
+    chars_per_token: float = Field(3.0, gt=0)  # estimate for models without a local tokenizer (OpenAI-compatible)
+    text_window_lines: int = Field(40, ge=1)  # line windows for files without a grammar, at most
 
 
 class SearchConfig(_Section):
     default_limit: int = Field(10, ge=1)
-    rrf_k: int = Field(60, ge=1)
-    lexical_weight: float = Field(1.0, ge=0)
+    # Tuned on bench/retrieval (toolz, more-itertools, boltons): mean MRR@10 is within 0.01 of the best for
+    # lexical weights 0.6-0.8 and k 2-10, and 0.01-0.02 lower at the customary k=60 or at equal weights.
+    rrf_k: int = Field(5, ge=1)
+    lexical_weight: float = Field(0.6, ge=0)
     vector_weight: float = Field(1.0, ge=0)
     candidate_multiplier: int = Field(4, ge=1)  # each ranking fetches limit × this before fusion
+    filtered_fetch_multiplier: int = Field(5, ge=1)  # vector search fetches this many times more under filters
+    query_threads: int = Field(1, ge=1)  # torch threads embedding one query (a local model)
 
 
 class RetryConfig(_Section):
@@ -185,6 +211,42 @@ class ChecksConfig(_Section):
         "asset's parse_error_rate check warns.")
 
 
+class ServeConfig(_Section):
+    """`codegraph serve` (HTTP JSON API + MCP over streamable HTTP), `codegraph mcp` (stdio) and the Python API.
+    Read when a server starts, so the whole section is load-time (`CODEGRAPH_SERVE__PORT=9000`)."""
+
+    host: str = "127.0.0.1"  # loopback unless asked: the API has no authentication of its own
+    port: int = Field(8765, ge=0, le=65535)  # 0 = any free port (the address is printed on start)
+    mcp_path: str = "/mcp"  # where `codegraph serve` answers MCP (streamable HTTP); "" = not at all
+    max_limit: int = Field(100, ge=1)  # the most hits one search may ask for
+    max_query_chars: int = Field(2000, ge=1)
+    max_snippet_lines: int = Field(400, ge=1)  # a longer snippet request is cut to this many lines
+    max_snippet_line_chars: int = Field(2000, ge=10)  # minified lines are cut, not returned whole
+    max_request_bytes: int = Field(65536, ge=1024)  # a POST body larger than this is refused
+    retry_after_s: int = Field(1, ge=0)  # told to clients of a 503 (the store is busy for a moment)
+    access_log: bool = False  # one line per request on stderr
+    warm_up: bool = True  # load the embedding model at start, not on the first vector query
+    # Where a server keeps its private copy of a Qdrant local store ("" = $CODEGRAPH_HOME/serve):
+    qdrant_copy_dir: str = ""
+    # At start, how long to wait for a vector step to release the Qdrant local store so the first copy can
+    # be taken; past it the server starts without one, and vector searches answer 503 until it has one.
+    first_copy_wait_s: float = Field(120.0, ge=0)
+    copy_poll_s: float = Field(0.05, gt=0)  # how often that wait tries the writer lock
+
+
+class EmbeddingConfig(_Section):
+    """How the embedding resource runs its model or drives its endpoint. Read when the code location loads (they
+    configure the resource), so the whole section is load-time (`CODEGRAPH_EMBEDDING__BACKEND=onnx`)."""
+
+    # Runtime of the local model. "onnx" / "onnx-int8" need the onnx extra and are exported once from the local
+    # weights into $CODEGRAPH_HOME/onnx; their vectors differ slightly, so the backend is part of the model id.
+    backend: Literal["torch", "onnx", "onnx-int8"] = "torch"
+    threads: int = Field(0, ge=0)  # CPU threads of the local model; 0 = the runtime's choice (one per core)
+    # Texts per forward pass on a GPU, where larger batches keep it busy; on CPU batch.vector_batch_size is used.
+    gpu_batch_size: int = Field(256, ge=1)
+    max_concurrent_requests: int = Field(4, ge=1)  # remote endpoint: requests in flight, halved on each 429
+
+
 class CacheKeysConfig(_Section):
     ir_prefix: str = "ir"
     chunk_prefix: str = "chunk"
@@ -215,6 +277,8 @@ class IndexingConfig(_Section):
     automation: AutomationConfig = AutomationConfig()
     checks: ChecksConfig = ChecksConfig()
     cache_keys: CacheKeysConfig = CacheKeysConfig()
+    embedding: EmbeddingConfig = Field(EmbeddingConfig(), json_schema_extra=LOAD_TIME)  # configures a resource
+    serve: ServeConfig = Field(ServeConfig(), json_schema_extra=LOAD_TIME)  # not run config: servers read it
 
     def metadata_db_path(self) -> Path:
         return Path(self.defaults.db_path) if self.defaults.db_path else codegraph_home() / "metadata.db"

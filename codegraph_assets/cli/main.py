@@ -10,7 +10,8 @@ import warnings
 
 import dagster as dg
 
-from codegraph_assets.cli import gc_command, index_command, repo_commands, search_command
+from codegraph_assets.cli import export_command, gc_command, index_command, navigation_command, repo_commands, search_command
+from codegraph_assets.cli import serve_command
 from codegraph_assets.errors import CodegraphError
 
 
@@ -56,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="spare anything used more recently (default: config)")
     gc.add_argument("--json", action="store_true")
     gc.set_defaults(handler=gc_command.run)
+    navigation_command.register(commands)
+    export_command.register(commands)
+    serve_command.register(commands)
     return parser
 
 
