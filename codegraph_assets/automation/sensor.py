@@ -23,7 +23,6 @@ from codegraph_assets.automation.repo_heads import (
     TICK_BUDGET_SETTING, is_trackable, poll_failure, poll_remote_heads, run_request,
 )
 from codegraph_assets.config import AutomationConfig
-from codegraph_assets.errors import CodegraphError
 from codegraph_assets.partitions import REPO_DIMENSION, REPO_PARTITIONS, SNAPSHOT_DIMENSION, SNAPSHOT_PARTITIONS
 from resources.git import GitResource
 from resources.metadata_store import MetadataStore, MetadataStoreResource
