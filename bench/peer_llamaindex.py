@@ -1,6 +1,6 @@
 """bench/peer_llamaindex: codegraph against LlamaIndex's IngestionPipeline, same corpus, model and machine.
 
-    .venv/bin/python bench/peer_llamaindex.py [--package attrs==25.4.0] [--json]
+    .venv/bin/python bench/peer_llamaindex.py [--package attrs==25.4.0] [--backends torch,onnx-int8] [--json]
 
 Needs the bench extra (`pip install -c requirements.lock -e '.[bench]'`; `make bench` does it). The corpus
 is every .py file of one PyPI sdist (default attrs 25.4.0), committed into a temp git repository: the
@@ -20,6 +20,12 @@ window, as encode cuts it: the peer's 1,500-character chunks often lose their ta
 to fit), and ours ÷ the peer's for each. Everything runs in two rounds from empty state, ours first and
 then the peer first, and the ratios' geometric mean over both rounds is the figure: on a shared machine
 the load drifts, and one fixed order would hand the drift to one side.
+
+`--backends` runs our side once per embedding backend (`embedding.backend`: torch, onnx, onnx-int8) in
+each round; the peer always runs on torch. An ONNX backend's one-time export (what installing a model
+costs, like a download) is done before the timed runs and copied into each run's fresh CODEGRAPH_HOME.
+Our no-change re-run is normally answered by `codegraph index`'s up-to-date check without a Dagster run
+(README: Using the CLI).
 """
 
 from __future__ import annotations
@@ -43,6 +49,8 @@ PEER_COLLECTION = "peer"
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--package", default="attrs==25.4.0", help="NAME==VERSION of a PyPI sdist")
+    parser.add_argument("--backends", default="torch",
+                        help="comma-separated embedding backends for our side (torch, onnx, onnx-int8)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--peer-run", nargs=4, metavar=("REPO", "STATE", "DEVICE", "BATCH"),
                         help="internal: one peer run over REPO's .py files with its state in STATE")
@@ -56,14 +64,14 @@ def main() -> int:
         parser.error("--package takes NAME==VERSION")
     work = Path(tempfile.mkdtemp(prefix="codegraph-peer-"))
     try:
-        figures = _run(name, version, work)
+        figures = _run(name, version, work, [b.strip() for b in args.backends.split(",") if b.strip()])
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print_figures(figures, args.json)
     return 0
 
 
-def _run(name: str, version: str, work: Path) -> dict:
+def _run(name: str, version: str, work: Path, backends: list[str]) -> dict:
     os.environ.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
     top = unpack(download(name, version, work / "sdists"), work / "unpacked")
     repo = new_repo(work / name)
@@ -73,14 +81,22 @@ def _run(name: str, version: str, work: Path) -> dict:
     os.environ["CODEGRAPH_HOME"] = str(work / "settings")
     device, batch_size, model_dir = _our_model_settings()
 
-    def ours(round_no: int) -> dict:
-        home = work / f"home-{round_no}"
-        env = {**os.environ, "CODEGRAPH_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
+    sample = next(iter(sorted(top.rglob("*.py"))))
+    exports = {backend: _exported_model_cache(backend, work, top, sample) for backend in backends
+               if backend != "torch"}
+
+    def ours(round_no: int, backend: str) -> dict:
+        home = work / f"home-{round_no}-{backend}"
+        if backend in exports:
+            shutil.copytree(exports[backend], home / "onnx")
+        env = {**os.environ, "CODEGRAPH_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"),
+               "CODEGRAPH_EMBEDDING__BACKEND": backend}
         command = [sys.executable, "-m", "codegraph_assets.cli.main", "index", str(repo), "--repo", name, "--json"]
         (cold, cold_wall), (again, again_wall) = _timed(command, env), _timed(command, env)
         return {"cold_wall": cold_wall, "cold_work": cold["seconds"], "again_wall": again_wall,
                 "again_work": again["seconds"], "chunks": cold["stages"]["vector"]["chunks_embedded"],
-                "again_embedded": again["stages"]["vector"]["chunks_embedded"], **_our_embedded(name, home)}
+                "again_embedded": again["stages"].get("vector", {}).get("chunks_embedded", 0),
+                "again_up_to_date": again.get("up_to_date", False), **_our_embedded(name, home, backend)}
 
     def peer(round_no: int) -> dict:
         command = [sys.executable, __file__, "--peer-run", str(repo), str(work / f"peer-{round_no}"), device,
@@ -94,28 +110,33 @@ def _run(name: str, version: str, work: Path) -> dict:
 
     # Two rounds in opposite orders, each from empty state: on a shared machine the load drifts, and a
     # fixed order would hand it to one side.
-    first_ours, first_peer = ours(1), peer(1)
-    second_peer, second_ours = peer(2), ours(2)
+    first_ours = {backend: ours(1, backend) for backend in backends}
+    first_peer = peer(1)
+    second_peer = peer(2)
+    second_ours = {backend: ours(2, backend) for backend in reversed(backends)}
     figures = {
         "corpus": f"the .py files of {name} {version} from PyPI: {len(files)} files, {megabytes:.2f} MB",
         "model / device / batch size (both)": f"{model_dir.name} in {model_dir.parent.name} / {device} / {batch_size}",
     }
-    for label, mine, theirs in (("round 1 (ours first)", first_ours, first_peer),
-                                ("round 2 (peer first)", second_ours, second_peer)):
-        figures[f"{label}: ours cold"] = _line(mine, "chunks")
-        figures[f"{label}: peer cold"] = _line(theirs, "nodes")
-        figures[f"{label}: ours ÷ peer, cold (process / work)"] = _ratios(mine, theirs, "cold")
-        figures[f"{label}: no-change re-run, ours / peer"] = (
-            f"{mine['again_wall']:.2f} s (work {mine['again_work']:.2f} s, {mine['again_embedded']} embedded) / "
-            f"{theirs['again_wall']:.2f} s (work {theirs['again_work']:.3f} s, {theirs['again_embedded']} embedded)")
-        figures[f"{label}: ours ÷ peer, re-run (process / work)"] = _ratios(mine, theirs, "again")
-    for phase in ("cold", "again"):
-        means = [math.sqrt(r1 * r2) for r1, r2 in zip(
-            (first_ours[f"{phase}_{k}"] / first_peer[f"{phase}_{k}"] for k in ("wall", "work")),
-            (second_ours[f"{phase}_{k}"] / second_peer[f"{phase}_{k}"] for k in ("wall", "work")))]
-        name_of = "cold" if phase == "cold" else "no-change re-run"
-        figures[f"ours ÷ peer, {name_of}, geometric mean of both rounds (process / work)"] = \
-            f"{means[0]:.3f} / {means[1]:.3f}"
+    for backend in backends:
+        side = f"ours ({backend})"
+        for label, mine, theirs in (("round 1 (ours first)", first_ours[backend], first_peer),
+                                    ("round 2 (peer first)", second_ours[backend], second_peer)):
+            figures[f"{label}: {side} cold"] = _line(mine, "chunks")
+            figures[f"{label}: peer cold"] = _line(theirs, "nodes")
+            figures[f"{label}: {side} ÷ peer, cold (process / work)"] = _ratios(mine, theirs, "cold")
+            figures[f"{label}: no-change re-run, {side} / peer"] = (
+                f"{mine['again_wall']:.2f} s (work {mine['again_work']:.2f} s, {mine['again_embedded']} embedded"
+                f"{', up to date: no Dagster run' if mine['again_up_to_date'] else ''}) / "
+                f"{theirs['again_wall']:.2f} s (work {theirs['again_work']:.3f} s, {theirs['again_embedded']} embedded)")
+            figures[f"{label}: {side} ÷ peer, re-run (process / work)"] = _ratios(mine, theirs, "again")
+        for phase in ("cold", "again"):
+            means = [math.sqrt(r1 * r2) for r1, r2 in zip(
+                (first_ours[backend][f"{phase}_{k}"] / first_peer[f"{phase}_{k}"] for k in ("wall", "work")),
+                (second_ours[backend][f"{phase}_{k}"] / second_peer[f"{phase}_{k}"] for k in ("wall", "work")))]
+            name_of = "cold" if phase == "cold" else "no-change re-run"
+            figures[f"{side} ÷ peer, {name_of}, geometric mean of both rounds (process / work)"] = \
+                f"{means[0]:.3f} / {means[1]:.3f}"
     return figures
 
 
@@ -163,7 +184,18 @@ def _our_model_settings() -> tuple[str, int, Path]:
     return embeddings._local_device(), embeddings.local_batch_size(), resolve_local_model_dir(embeddings.model)
 
 
-def _our_embedded(name: str, home: Path) -> dict:
+def _exported_model_cache(backend: str, work: Path, root: Path, sample: Path) -> Path:
+    """The ONNX export cache of `backend`, made by one untimed `codegraph index` of one file in a scratch home."""
+    home = work / f"export-{backend}"
+    repo = new_repo(work / f"export-{backend}-corpus")
+    commit_files(repo, root, [sample], "one file: enough to export the model")
+    env = {**os.environ, "CODEGRAPH_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"),
+           "CODEGRAPH_EMBEDDING__BACKEND": backend}
+    _timed([sys.executable, "-m", "codegraph_assets.cli.main", "index", str(repo), "--repo", "export", "--json"], env)
+    return home / "onnx"
+
+
+def _our_embedded(name: str, home: Path, backend: str) -> dict:
     """Characters and model tokens of every chunk text our index holds (what the vector stage embedded)."""
     import dagster as dg
 
@@ -172,6 +204,7 @@ def _our_embedded(name: str, home: Path) -> dict:
     from codegraph_assets.stages.chunk_stage import chunk_set_keys
 
     os.environ["CODEGRAPH_HOME"] = str(home)  # resource_defs reads it for the store's location
+    os.environ["CODEGRAPH_EMBEDDING__BACKEND"] = backend  # the chunk keys depend on the model id
     config = load_indexing_config()
     resources = build_resource_defs(config)
     with dg.build_resources({"metadata": resources["metadata"]}) as r:

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from codegraph_assets.errors import CodegraphError, ErrorCode
 
 SemanticTier = Literal["BASE", "EXTENDED", "FULL"]
 
@@ -308,7 +310,16 @@ def load_indexing_config(environ: dict[str, str] | None = None) -> IndexingConfi
         except json.JSONDecodeError:
             value = raw
         overrides.setdefault(section, {})[field_name] = value
-    return IndexingConfig.model_validate(overrides)
+    try:
+        return IndexingConfig.model_validate(overrides)
+    except ValidationError as exc:
+        # Only environment values are validated here (defaults are valid): name the variable to fix.
+        first = exc.errors()[0]
+        variable = ENV_PREFIX + "__".join(str(part) for part in first["loc"][:2]).upper()
+        raise CodegraphError(
+            ErrorCode.INVALID_PAYLOAD, f"environment variable {variable} is invalid: {first['msg']}",
+            input=variable, fix="correct or unset it; codegraph_assets/config.py lists every section and field",
+        ) from exc
 
 
 DEFAULT_CONFIG = IndexingConfig()

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-
-import dagster as dg
+from typing import TYPE_CHECKING
 
 from codegraph_assets.automation.ref_watch import validate_ref_pattern
 from codegraph_assets.errors import CodegraphError, ErrorCode
-from codegraph_assets.partitions import REPO_DIMENSION, SNAPSHOT_DIMENSION
-from resources.git import WORKTREE_SNAPSHOT, parse_location, validate_ref
+from resources.git_operations import WORKTREE_SNAPSHOT, parse_location, validate_ref
 from resources.metadata_store import MetadataStore, RepoRecord
+
+if TYPE_CHECKING:  # the CLI's up-to-date check names repositories without importing Dagster
+    import dagster as dg
 
 _REPO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
 
@@ -50,6 +51,8 @@ def register_repo(store: MetadataStore, instance: dg.DagsterInstance, name: str,
         refs = [WORKTREE_SNAPSHOT]
     refs = [validate_ref(ref) for ref in refs]
     patterns = [validate_ref_pattern(pattern) for pattern in patterns]
+    from codegraph_assets.partitions import REPO_DIMENSION, SNAPSHOT_DIMENSION  # imports Dagster
+
     record = store.add_repo(name, parsed.location, parsed.kind, refs)
     if patterns:
         store.add_ref_patterns(name, patterns)
@@ -64,6 +67,8 @@ def unregister_repo(store: MetadataStore, instance: dg.DagsterInstance, name: st
     Its published heads go, so nothing serves it any more; its mirror, Tantivy directories and Qdrant
     points stay on disk until garbage collection (content-addressed rows may serve other repos).
     """
+    from codegraph_assets.partitions import REPO_DIMENSION, SNAPSHOT_DIMENSION  # imports Dagster
+
     record = store.get_repo(name)
     if record is None:
         return False

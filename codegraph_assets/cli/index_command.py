@@ -1,4 +1,7 @@
-"""`codegraph index PATH_OR_URL`: register if needed, pin the commit, materialize the four assets."""
+"""`codegraph index PATH_OR_URL`: register if needed, pin the commit, materialize the four assets.
+
+An up-to-date partition is answered before this module is imported: see `cli/up_to_date.py`.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from codegraph_assets.assets.targets import COMMIT_TAG, INVOCATION_TAG
 from codegraph_assets.cli.context import cli_resources
 from codegraph_assets.instance import dagster_instance
 from codegraph_assets.cli.progress import StepProgress
+from codegraph_assets.cli.up_to_date import stamp_after_run
 from codegraph_assets.errors import CodegraphError, ErrorCode
 from codegraph_assets.partitions import partition_key
 from codegraph_assets.registry import default_repo_name, register_repo, validate_repo_name
@@ -53,6 +57,10 @@ def run(args) -> int:
             # Dagster's event stream stays in the run's log (and the UI); the terminal gets progress lines.
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         )
+    if result.success:  # the next `codegraph index` of this commit and configuration can skip the run
+        with cli_resources(config) as (_, _, resources):
+            stamp_after_run(resources.metadata.open(), config, name, location, snapshot, commit,
+                            resources.tantivy.manifest_dir)
     summary = _summary(result, name, snapshot, commit, time.perf_counter() - started)
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -68,7 +76,7 @@ def _summary(result: dg.ExecuteInProcessResult, repo: str, snapshot: str, commit
         figures = {k: v.value for k, v in materialization.metadata.items() if k in _SUMMARY_FIELDS}
         stages[materialization.asset_key.to_user_string()] = figures
     failures = [event.step_key for event in result.get_step_failure_events()]
-    return {"repo": repo, "snapshot": snapshot, "commit": commit, "success": result.success,
+    return {"repo": repo, "snapshot": snapshot, "commit": commit, "success": result.success, "up_to_date": False,
             "run_id": result.run_id, "seconds": round(seconds, 2), "stages": stages, "failed_steps": failures}
 
 

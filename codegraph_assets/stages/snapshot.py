@@ -11,7 +11,7 @@ from codegraph_assets.core.source import (
     manifest_id_for,
 )
 from codegraph_assets.errors import CodegraphError, ErrorCode
-from resources.git import GitResource
+from resources.git_operations import GitOperations
 from resources.metadata_store import MetadataStore, PublishedSnapshot, RepoRecord
 
 
@@ -25,7 +25,7 @@ def registered_repo(store: MetadataStore, name: str) -> RepoRecord:
     return repo
 
 
-def resolve_commit(repo: RepoRecord, ref: str, git: GitResource, config: IndexingConfig, *,
+def resolve_commit(repo: RepoRecord, ref: str, git: GitOperations, config: IndexingConfig, *,
                    fetch: bool = True) -> str | None:
     """Fetch the repository if it is remote (unless the caller just did), then the commit `ref` names.
 
@@ -37,7 +37,7 @@ def resolve_commit(repo: RepoRecord, ref: str, git: GitResource, config: Indexin
     return git.resolve_ref(repo.name, repo.kind, repo.location, ref, **_walk_options(config))
 
 
-def commit_to_index(repo: RepoRecord, ref: str, git: GitResource, config: IndexingConfig, *,
+def commit_to_index(repo: RepoRecord, ref: str, git: GitOperations, config: IndexingConfig, *,
                     fetch: bool = True) -> str | None:
     """The commit a launcher pins for `ref`: None only for a repository without commits (nothing to index,
     not an error); a ref the repository does not have is the caller's mistake."""
@@ -48,7 +48,7 @@ def commit_to_index(repo: RepoRecord, ref: str, git: GitResource, config: Indexi
     return commit
 
 
-def load_snapshot(repo: RepoRecord, ref: str, commit: str, store: MetadataStore, git: GitResource,
+def load_snapshot(repo: RepoRecord, ref: str, commit: str, store: MetadataStore, git: GitOperations,
                   config: IndexingConfig) -> SourceSnapshot:
     """The manifest of `commit`, from the store when this commit was seen with these options before."""
     manifest_id = manifest_id_for(repo.name, commit, config)

@@ -11,16 +11,15 @@ import json
 from datetime import datetime, timezone
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, and_, create_engine, delete, event, exists, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from codegraph_assets.config import codegraph_home
 from codegraph_assets.core.chunking import ChunkRecord
 from codegraph_assets.core.ir_model import DocumentInterface, DocumentIR, Span, Symbol
 from codegraph_assets.core.source import ManifestEntry
@@ -37,6 +36,21 @@ _MIGRATION_LOCK_KEY = 0x636F6465  # "code": the advisory lock id that serializes
 _GC_LOCK_KEY = 0x67630000
 _PUBLISH_LOCK_SPACE = 0x70756220  # "pub ": two-key advisory locks (space, partition hash) for publish
 _MAX_BOUND_PARAMETERS = 30_000  # below SQLite's 32,766 and PostgreSQL's 65,535 per statement
+
+
+def store_url(backend: str, sqlite_path: str, postgres_dsn: str | None) -> str:
+    """The SQLAlchemy URL of the store: `backend` sqlite, postgres, or auto (= postgres when `postgres_dsn`
+    is set, else sqlite at `sqlite_path`, "" = $CODEGRAPH_HOME/metadata.db)."""
+    if backend == "auto":
+        backend = "postgres" if postgres_dsn else "sqlite"
+    if backend == "postgres":
+        if not postgres_dsn:
+            raise ValueError("metadata store backend 'postgres' needs postgres_dsn (CODEGRAPH_POSTGRES_DSN)")
+        return (postgres_dsn.replace("postgresql://", "postgresql+psycopg://", 1)
+                if postgres_dsn.startswith("postgresql://") else postgres_dsn)
+    path = Path(sqlite_path) if sqlite_path else codegraph_home() / "metadata.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +73,8 @@ class PublishedSnapshot:
     stage: str
     commit: str
     manifest_id: str
+    # When this head last moved (as the database renders it); not part of a head's identity.
+    published_at: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +98,10 @@ class MetadataStore(IRGraphQueries):
     # -- lifecycle -----------------------------------------------------------------------------
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision; concurrent openers take turns."""
+        # Imported here: Alembic costs half a second, which the CLI's up-to-date check must not pay.
+        from alembic import command
+        from alembic.config import Config as AlembicConfig
+
         config = AlembicConfig()
         config.set_main_option("script_location", str(_MIGRATIONS))
         with self._errors("migrate the metadata store"), self._migration_lock(), self.engine.begin() as conn:
@@ -376,14 +396,17 @@ class MetadataStore(IRGraphQueries):
         with self._errors(f"read published {repo}|{snapshot}"), self.engine.connect() as conn:
             row = conn.execute(select(p).where(and_(p.c.repo == repo, p.c.snapshot == snapshot,
                                                     p.c.stage == stage))).first()
-        return None if row is None else PublishedSnapshot(repo, snapshot, stage, row.commit_sha, row.manifest_id)
+        if row is None:
+            return None
+        return PublishedSnapshot(repo, snapshot, stage, row.commit_sha, row.manifest_id, str(row.published_at))
 
     def published_heads(self) -> list[PublishedSnapshot]:
         """Every head of every partition, serving heads included."""
         p = t.published_snapshots
         with self._errors("list published heads"), self.engine.connect() as conn:
             rows = conn.execute(select(p).order_by(p.c.repo, p.c.snapshot, p.c.stage)).all()
-        return [PublishedSnapshot(r.repo, r.snapshot, r.stage, r.commit_sha, r.manifest_id) for r in rows]
+        return [PublishedSnapshot(r.repo, r.snapshot, r.stage, r.commit_sha, r.manifest_id, str(r.published_at))
+                for r in rows]
 
     # -- garbage collection ------------------------------------------------------------------------
     def collect_garbage(self, unused_since: datetime) -> dict[str, int]:

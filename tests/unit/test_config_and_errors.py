@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
 
 from codegraph_assets.config import DEFAULT_CONFIG, IndexingConfig, load_indexing_config
 from codegraph_assets.errors import CATEGORY_OF, CodegraphError, ErrorCategory, ErrorCode
@@ -30,9 +29,15 @@ def test_environment_overrides_any_field_by_section():
     assert config.exclude_patterns.default == ["vendor"]
 
 
-def test_invalid_environment_values_are_rejected():
-    with pytest.raises(ValidationError):
+def test_invalid_environment_values_are_rejected_naming_the_variable():
+    with pytest.raises(CodegraphError) as raised:
         load_indexing_config({"CODEGRAPH_BATCH__VECTOR_BATCH_SIZE": "0"})
+    assert raised.value.code is ErrorCode.INVALID_PAYLOAD
+    assert raised.value.input == "CODEGRAPH_BATCH__VECTOR_BATCH_SIZE"
+    assert "greater than or equal to 1" in raised.value.message
+    with pytest.raises(CodegraphError) as misspelt:
+        load_indexing_config({"CODEGRAPH_CHUNKING__NO_SUCH_FIELD": "1"})
+    assert misspelt.value.input == "CODEGRAPH_CHUNKING__NO_SUCH_FIELD"
 
 
 def test_run_config_mirrors_the_tree_and_validates_through_it():
