@@ -33,7 +33,7 @@ test: setup
 bench: setup
 	$(PY) -m pip install --quiet -c requirements.lock -e '.[bench]'
 	$(PY) bench/pipeline.py --backends onnx,onnx-int8
-	$(PY) bench/peer_llamaindex.py
+	$(PY) bench/peer_llamaindex.py --backends torch,onnx-int8
 	$(PY) bench/incremental.py
 
 # The Dagster UI on the embedded instance, with this repo's dagster.yaml.
