@@ -1,6 +1,6 @@
 """bench/pipeline: stage throughput of a cold index, each stage against its raw library in the same run.
 
-    .venv/bin/python bench/pipeline.py [--package attrs==25.4.0] [--stdlib | --no-stdlib]
+    .venv/bin/python bench/pipeline.py [--package attrs==25.4.0] [--stdlib | --no-stdlib | --stdlib-only]
                                        [--backends onnx,onnx-int8] [--json]
 
 Downloads the sdist from PyPI, commits it into a temp git repository and indexes it through Dagster
@@ -17,10 +17,11 @@ Prints:
 With --backends (needs the onnx extra), the same texts on each faster embedding backend: seconds and the
 ratio to the raw torch encode, cosine agreement with the torch vectors, and top-10 overlap with torch's
 ranking over the corpus for a few code-search questions (bench/_backend_quality.py).
-Then (unless --no-stdlib) ir + lexical + chunk, no vector, on every .py of this interpreter's standard
-library committed into a temp git repository: MB/s, and throughput as a fraction of raw tree-sitter parsing
-of the same files (Parser + tree_sitter_python, nothing else), with `parse_document` called in-process on
-them as a breakdown of the ir stage (parse + extraction query, without the worker process and the store).
+Then (unless --no-stdlib; --stdlib-only runs this part alone, without the package and the model) ir +
+lexical + chunk, no vector, on every .py of this interpreter's standard library committed into a temp git
+repository: MB/s, and throughput as a fraction of raw tree-sitter parsing of the same files (Parser +
+tree_sitter_python, nothing else), with `parse_document` called in-process on them as a breakdown of the ir
+stage (parse + extraction query, without the worker process and the store).
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ def main() -> int:
     parser.add_argument("--package", default="attrs==25.4.0", help="NAME==VERSION of a PyPI sdist")
     parser.add_argument("--stdlib", action=argparse.BooleanOptionalAction, default=True,
                         help="ir + lexical + chunk on the standard library too (default: yes)")
+    parser.add_argument("--stdlib-only", action="store_true",
+                        help="only the standard library part: no package, no vector stage, no model")
     parser.add_argument("--backends", default="", help="comma-separated embedding backends to compare with torch "
                         "on the same texts (onnx, onnx-int8; needs the onnx extra)")
     parser.add_argument("--json", action="store_true")
@@ -59,14 +62,14 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="codegraph-bench-"))
     try:
-        figures = _run(name, version, args.stdlib, backends, work)
+        figures = _run(name, version, args.stdlib or args.stdlib_only, backends, work, package=not args.stdlib_only)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print_figures(figures, args.json)
     return 0
 
 
-def _run(name: str, version: str, stdlib: bool, backends: list[str], work: Path) -> dict:
+def _run(name: str, version: str, stdlib: bool, backends: list[str], work: Path, *, package: bool = True) -> dict:
     os.environ["CODEGRAPH_HOME"] = str(work / "home")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import dagster as dg  # after CODEGRAPH_HOME: resource defaults are read at import
@@ -83,12 +86,6 @@ def _run(name: str, version: str, stdlib: bool, backends: list[str], work: Path)
     set_key = chunk_set_keys(config, resources["embeddings"])
     embeddings = resources["embeddings"]
     instance = dg.DagsterInstance.ephemeral()
-    repo = new_repo(work / name)
-    commit_release(repo, download(name, version, work / "sdists"), version)
-
-    started = time.perf_counter()
-    embeddings.embed(["warm up"])  # load the model once, outside the timings
-    model_load_s = time.perf_counter() - started
     with dg.build_resources({"metadata": resources["metadata"]}) as r:
         store = r.metadata.open()
 
@@ -105,6 +102,14 @@ def _run(name: str, version: str, stdlib: bool, backends: list[str], work: Path)
     def indexed_entries(repo_name: str) -> list:
         head = store.published(repo_name, "main", "ir")
         return [e for e in store.load_manifest(head.manifest_id) if e.indexed]
+
+    if not package:
+        return _stdlib(index, indexed_entries, work)
+    repo = new_repo(work / name)
+    commit_release(repo, download(name, version, work / "sdists"), version)
+    started = time.perf_counter()
+    embeddings.embed(["warm up"])  # load the model once, outside the timings
+    model_load_s = time.perf_counter() - started
 
     with ChildPeaks() as children:
         index_s, stages = index(name, repo)

@@ -1,11 +1,12 @@
 """AST-aware chunking in the spirit of cAST, budgeted in the embedding model's own tokens.
 
-A parsed file is cut along its tree-sitter tree: a node whose text (plus the scope header) fits the
-budget is one chunk; one that does not is split into its children (syntax_tiles.py: whole lines, shared
-lines glued), recursively, and adjacent small siblings are merged greedily while they fit. Two
-definitions stay apart unless both are under `min_chunk_tokens`, so a hit names one function. Only a node
-without children (a long string) is cut into line windows, and only a line longer than the budget into
-token pieces. Files without a grammar get line windows. Every line of a file lands in a chunk.
+A parsed file is cut along its tree-sitter tree, as outlined by the parse worker (the chunker never
+parses): a node whose text (plus the scope header) fits the budget is one chunk; one that does not is
+split into its children (syntax_tiles.py: whole lines, shared lines glued), recursively, and adjacent
+small siblings are merged greedily while they fit. Two definitions stay apart unless both are under
+`min_chunk_tokens`, so a hit names one function. Only a node without children (a long string) is cut into
+line windows, and only a line longer than the budget into token pieces. Files without a grammar get line
+windows. Every line of a file lands in a chunk.
 
 The scope header (language, kind, dotted name, and the signatures of enclosing definitions the chunk does
 not show) is prepended to the embedded text only. It holds no path: a chunk set is computed once per
@@ -24,9 +25,9 @@ from dataclasses import dataclass
 from codegraph_assets.config import ChunkingConfig
 from codegraph_assets.core.ir_model import DocumentIR, Symbol
 from codegraph_assets.core.languages import PARSEABLE_LANGUAGES
-from codegraph_assets.core.syntax_tiles import Tile, parse_root, tiles, unglue_comments
+from codegraph_assets.core.syntax_tiles import Tile, read_outline, tiles, unglue_comments
 from codegraph_assets.core.text_lines import split_lines
-from codegraph_assets.core.token_budget import TokenBudget
+from codegraph_assets.core.token_budget import TokenBudget, TokenCounter
 from codegraph_assets.errors import CodegraphError, ErrorCode
 
 # Bump when chunk boundaries or embed text change: it is part of every chunk-set key.
@@ -57,8 +58,8 @@ def chunk_document(content: bytes, ir: DocumentIR | None, language: str | None, 
     if not any(line.strip() for line in lines):
         return []
     cutter = _Cutter(lines, budget.counter.line_tokens(lines), ir.symbols if ir else [], config, budget)
-    if ir is not None and language in PARSEABLE_LANGUAGES and ir.symbols:
-        ranges = cutter.merge_small(cutter.split(1, len(lines), [parse_root(content, language)]))
+    if ir is not None and language in PARSEABLE_LANGUAGES and ir.symbols and ir.outline:
+        ranges = cutter.merge_small(cutter.split(1, len(lines), [read_outline(ir.outline)]))
     else:
         ranges = cutter.windows(1, len(lines), config.text_window_lines)
     kind = "module" if ir is not None else "text"
@@ -74,7 +75,10 @@ class _Cutter:
         for tokens in line_tokens:
             self.prefix.append(self.prefix[-1] + tokens)
         # What a chunk's text may hold: the budget less the model's special tokens and the header's share.
-        self.room = budget.max_tokens - budget.special_tokens - config.max_header_tokens
+        self.special_tokens = budget.special_tokens  # a tokenizer call each time it is read
+        self.header_tokens: dict[str, int] = {}  # header → its tokens less the special ones: headers repeat
+        self.additive = _additive_over_lines(budget.counter)
+        self.room = budget.max_tokens - self.special_tokens - config.max_header_tokens
         if self.room < 1:
             raise CodegraphError(
                 ErrorCode.INVALID_PAYLOAD, f"chunking.max_header_tokens ({config.max_header_tokens}) leaves no room "
@@ -82,6 +86,8 @@ class _Cutter:
                 input="chunking.max_header_tokens", fix="set it well below the budget (the default is 40 of 256)")
         self.definition_starts = sorted({s.enclosing.start_line for s in symbols})
         self.by_id = {s.symbol_id: s for s in symbols}
+        # (first line, last line, symbol) of every definition, read once per chunk by _symbol_of.
+        self.extents = [(s.enclosing.start_line, s.enclosing.end_line, s) for s in symbols]
 
     def tokens(self, start: int, end: int) -> int:
         return self.prefix[end] - self.prefix[start - 1]
@@ -197,13 +203,21 @@ class _Cutter:
         kind = symbol.kind if symbol else default_kind
         symbol_id = symbol.symbol_id if symbol else None
         text = "\n".join(self.lines[start - 1:end])
-        if self.budget.fits(f"{header}\n{text}"):
+        if self._fits_with_header(header, start, end, text):
             return [_record(start, end, symbol_id, kind, text, header)]
         if start < end:  # a counter that is not additive over lines: halve until each half fits
             middle = (start + end) // 2
             return self.records(start, middle, language, default_kind) + self.records(middle + 1, end, language,
                                                                                           default_kind)
         return [_record(start, end, symbol_id, kind, piece, header) for piece in self._pieces(text, header)]
+
+    def _fits_with_header(self, header: str, start: int, end: int, text: str) -> bool:
+        """Whether header + newline + the lines fit the budget; summed from counts already made where the
+        tokenizer allows (the chunker's costliest step otherwise: a second tokenization of every chunk)."""
+        if self.additive:
+            tokens = self.special_tokens + self._header_tokens(header) + self.tokens(start, end)
+            return tokens <= self.budget.max_tokens
+        return self.budget.fits(f"{header}\n{text}")
 
     def _pieces(self, line: str, header: str) -> list[str]:
         """A line over the budget in token pieces; re-tokenized alone a piece may grow, so each is checked."""
@@ -229,9 +243,12 @@ class _Cutter:
         brace is the method's chunk; a class line with a few small methods is the class's)."""
         start, end = self._trimmed(start, end)
         half = (end - start + 1) / 2
-        covering = [s for s in self.symbols
-                    if min(end, s.enclosing.end_line) - max(start, s.enclosing.start_line) + 1 >= half]
-        return min(covering, key=lambda s: s.enclosing.end_line - s.enclosing.start_line, default=None)
+        smallest, size = None, 0
+        for first, last, symbol in self.extents:  # the first smallest wins a tie, in document order
+            if ((end if end < last else last) - (start if start > first else first) + 1 >= half
+                    and (smallest is None or last - first < size)):
+                smallest, size = symbol, last - first
+        return smallest
 
     def _header(self, symbol: Symbol | None, start: int, language: str | None, default_kind: str) -> str:
         """`python method Cart.add` and the signatures of its definitions that start above the chunk."""
@@ -243,14 +260,34 @@ class _Cutter:
         if chain:
             title += " " + ".".join(s.name for s in chain)
         hidden = [s.signature for s in chain if s.signature and s.enclosing.start_line < start]
-        counter, limit = self.budget.counter, self.config.max_header_tokens
+        limit = self.config.max_header_tokens
         header = "\n".join([title, *hidden])
-        while hidden and counter.count(header) - self.budget.special_tokens > limit:
+        while hidden and self._header_tokens(header) > limit:
             hidden.pop(0)  # the outermost signature says least about this chunk
             header = "\n".join([title, *hidden])
-        if counter.count(header) - self.budget.special_tokens > limit:
-            header = counter.cut(header, limit)[0] if limit else ""
+        if self._header_tokens(header) > limit:
+            header = self.budget.counter.cut(header, limit)[0] if limit else ""
         return header
+
+    def _header_tokens(self, header: str) -> int:
+        tokens = self.header_tokens.get(header)
+        if tokens is None:
+            tokens = self.header_tokens[header] = self.budget.counter.count(header) - self.special_tokens
+        return tokens
+
+
+def _additive_over_lines(counter: TokenCounter) -> bool:
+    """Whether a text's tokens are exactly its lines' tokens summed, with nothing for the newlines: true of
+    BERT-style tokenizers (WordPiece words, cut at whitespace and punctuation by BertPreTokenizer after a
+    character-by-character BertNormalizer), so no token ever spans a newline. Any other counter is asked."""
+    tokenizer = getattr(counter, "tokenizer", None)
+    if tokenizer is None:
+        return False
+    from tokenizers import models, normalizers, pre_tokenizers
+
+    return (isinstance(tokenizer.model, models.WordPiece)
+            and isinstance(tokenizer.pre_tokenizer, pre_tokenizers.BertPreTokenizer)
+            and (tokenizer.normalizer is None or isinstance(tokenizer.normalizer, normalizers.BertNormalizer)))
 
 
 def _absorb_blank(ranges: list[tuple[int, int]], lines: list[str]) -> list[tuple[int, int]]:

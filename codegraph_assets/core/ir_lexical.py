@@ -31,6 +31,7 @@ from codegraph_assets.core.ir_model import (
 )
 from codegraph_assets.core.ir_node_text import span_of, text_of
 from codegraph_assets.core.ir_packing import OccurrenceRow
+from codegraph_assets.core.ir_scopes import ScopeCursor, nest, sweep
 from codegraph_assets.core.ir_symbols import TYPE_KINDS, simple_descriptor
 
 READ = SymbolRole.REFERENCE | SymbolRole.READ
@@ -153,14 +154,7 @@ class _LexicalBinder:
         for body in self.captures.get("scope.class", ()):
             owner = self._named_symbol(body) or self._named_symbol(body.parent)
             scopes.append(_Scope(body.start_byte, body.end_byte, "class", owner))
-        scopes.sort(key=lambda s: (s.start, -s.end))
-        stack: list[_Scope] = []
-        for scope in scopes:
-            while stack and stack[-1].end <= scope.start:
-                stack.pop()
-            scope.parent = stack[-1] if stack else None
-            stack.append(scope)
-        return scopes
+        return nest(scopes)
 
     def _named_symbol(self, node: Node | None) -> str | None:
         if node is None:
@@ -171,18 +165,7 @@ class _LexicalBinder:
         return self.symbol_by_byte.get(name.start_byte)
 
     def _sweep(self, events: list[tuple[int, int, object]]) -> Iterator[tuple[object, int, _Scope]]:
-        stack = [self.scopes[0]]
-        following = iter(self.scopes[1:])
-        upcoming = next(following, None)
-        for start, tag, payload in sorted(events, key=lambda event: (event[0], event[1])):
-            while upcoming is not None and upcoming.start <= start:
-                while stack[-1].end <= upcoming.start:
-                    stack.pop()
-                stack.append(upcoming)
-                upcoming = next(following, None)
-            while stack[-1].end <= start:
-                stack.pop()
-            yield payload, tag, stack[-1]
+        return sweep(self.scopes, events)
 
     # -- bindings ----------------------------------------------------------------------------------
     _IMPORT, _DEFINITION, _PARAMETER, _LOCAL = range(4)
@@ -269,23 +252,14 @@ class _LexicalBinder:
                 occurrences.append((span.start_line, span.start_col, span.end_line, span.end_col, target, int(DEFINE)))
         references = captures.get("ref", []) + captures.get("member", [])
         references.sort(key=_START_BYTE)
-        stack = [self.scopes[0]]
-        following = iter(self.scopes[1:])
-        upcoming = next(following, None)
+        scope_at = ScopeCursor(self.scopes).at
         previous = -1
         for node in references:
             start, end = node.start_byte, node.end_byte
             if start in skip or start == previous:
                 continue
             previous = start
-            while upcoming is not None and upcoming.start <= start:
-                while stack[-1].end <= upcoming.start:
-                    stack.pop()
-                stack.append(upcoming)
-                upcoming = next(following, None)
-            while stack[-1].end <= start:
-                stack.pop()
-            scope = stack[-1]
+            scope = scope_at(start)
             name = content[start:end].decode("utf-8", errors="replace")
             if start in members:
                 target = self._member_target(node, scope, name)

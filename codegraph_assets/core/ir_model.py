@@ -114,17 +114,18 @@ class DocumentIR:
     writes, locals, `edges`, `exports`, `members` and `package` from EXTENDED on.
 
     Occurrences and edges may be held packed (`ir_packing`): a document pickled across the parse
-    workers' pipes, or loaded from the metadata store, unpacks them on first access only.
+    workers' pipes, or loaded from the metadata store, unpacks them on first access only. The packed form
+    also holds `outline`, the syntax tree at line granularity the chunker cuts along (`syntax_tiles`).
     """
 
     __slots__ = ("language", "symbols", "imports", "parse_errors", "line_count", "exports", "members", "package",
-                 "_occurrences", "_edges", "_packed", "_interface")
+                 "_occurrences", "_edges", "_packed", "_interface", "_outline")
 
     def __init__(self, language: str, symbols: list[Symbol] | None = None,
                  occurrences: list[Occurrence] | None = None, imports: list[str] | None = None,
                  parse_errors: int = 0, line_count: int = 0, edges: list[Edge] | None = None,
                  exports: dict[str, str] | None = None, members: dict[str, dict[str, str]] | None = None,
-                 package: str = "") -> None:
+                 package: str = "", outline: bytes = b"") -> None:
         self.language = language
         self.symbols: list[Symbol] = symbols if symbols is not None else []
         self.imports: list[str] = imports if imports is not None else []  # module/path strings as written
@@ -139,6 +140,7 @@ class DocumentIR:
         self._edges: list[Edge] | None = edges if edges is not None else []  # calls, inheritance, imports
         self._packed: bytes | None = None
         self._interface: DocumentInterface | None = None
+        self._outline: bytes | None = outline  # None: still inside _packed
 
     @classmethod
     def with_packed_graph(cls, packed: bytes, interface: DocumentInterface | None = None, **fields) -> DocumentIR:
@@ -147,6 +149,8 @@ class DocumentIR:
         document._occurrences = document._edges = None
         document._packed = packed
         document._interface = interface
+        if "outline" not in fields:
+            document._outline = None
         return document
 
     @classmethod
@@ -163,6 +167,15 @@ class DocumentIR:
         return self._interface
 
     @property
+    def outline(self) -> bytes:
+        """The packed syntax outline (`syntax_tiles.syntax_outline`); b"" for a document nothing parsed."""
+        if self._outline is None:
+            from codegraph_assets.core.ir_packing import unpack_outline
+
+            self._outline = unpack_outline(self._packed)
+        return self._outline
+
+    @property
     def occurrences(self) -> list[Occurrence]:
         if self._occurrences is None:
             self._unpack()
@@ -170,7 +183,7 @@ class DocumentIR:
 
     @occurrences.setter
     def occurrences(self, value: list[Occurrence]) -> None:
-        edges = self.edges
+        edges, _ = self.edges, self.outline  # both read before the packed form they may be in is dropped
         self._occurrences, self._edges, self._packed, self._interface = value, edges, None, None
 
     @property
@@ -181,7 +194,7 @@ class DocumentIR:
 
     @edges.setter
     def edges(self, value: list[Edge]) -> None:
-        occurrences = self.occurrences
+        occurrences, _ = self.occurrences, self.outline
         self._occurrences, self._edges, self._packed, self._interface = occurrences, value, None, None
 
     def packed_graph(self) -> bytes:
@@ -189,7 +202,7 @@ class DocumentIR:
         if self._packed is None:
             from codegraph_assets.core.ir_packing import pack_graph
 
-            self._packed = pack_graph(self._occurrences, self._edges)
+            self._packed = pack_graph(self._occurrences, self._edges, self._outline)
         return self._packed
 
     def _unpack(self) -> None:
@@ -203,7 +216,7 @@ class DocumentIR:
 
     def _fields(self) -> tuple:
         return (self.language, self.symbols, self.occurrences, self.imports, self.parse_errors, self.line_count,
-                self.edges, self.exports, self.members, self.package)
+                self.edges, self.exports, self.members, self.package, self.outline)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, DocumentIR) and self._fields() == other._fields()
@@ -221,7 +234,7 @@ class DocumentIR:
         fields = {"language": self.language, "symbols": self.symbols, "imports": self.imports,
                   "parse_errors": self.parse_errors, "line_count": self.line_count, "exports": self.exports,
                   "members": self.members, "package": self.package}
-        if self._packed is None and not self._occurrences and not self._edges:
+        if self._packed is None and not self._occurrences and not self._edges and not self._outline:
             return _document, (fields, None, None)
         return _document, (fields, self.packed_graph(), self.interface())
 

@@ -1,4 +1,6 @@
-"""One source blob in, its `DocumentIR` out: one tree-sitter parse, one precompiled query."""
+"""One source blob in, its `DocumentIR` out: one tree-sitter parse, one precompiled query, and the tree's
+outline for the chunker (which so never parses: a file runs through a grammar only here, in the parse
+worker, under the parse timeout)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from codegraph_assets.core.ir_packing import pack_rows, row_of
 from codegraph_assets.core.ir_python import bind_python_references, python_import_occurrences, python_imports
 from codegraph_assets.core.ir_symbols import Captures, extract_symbols
 from codegraph_assets.core.languages import PARSEABLE_LANGUAGES
+from codegraph_assets.core.syntax_tiles import syntax_outline
 from codegraph_assets.errors import CodegraphError, ErrorCode
 
 
@@ -54,7 +57,8 @@ def parse_document(content: bytes, language: str, tier: SemanticTier = "FULL") -
     imports, import_occurrences = extract_imports(import_captures, content)
     definitions = [Occurrence(symbol.symbol_id, symbol.span, SymbolRole.DEFINITION) for symbol in symbols]
     document = DocumentIR(language=language, symbols=symbols, imports=imports,
-                          parse_errors=count_parse_errors(root), line_count=count_lines(content))
+                          parse_errors=count_parse_errors(root), line_count=count_lines(content),
+                          outline=syntax_outline(root))
     if tier == "BASE":
         document.occurrences = sorted(definitions + import_occurrences, key=_source_order)
         return document
@@ -78,9 +82,9 @@ def parse_document(content: bytes, language: str, tier: SemanticTier = "FULL") -
     # The graph stays packed: the worker pickles the bytes, the store writes them, readers unpack on use.
     interface = DocumentInterface.of_parts(document, {row[4] for row in rows}, edges)
     return DocumentIR.with_packed_graph(
-        pack_rows(rows, edges), interface, language=language, symbols=symbols, imports=imports,
+        pack_rows(rows, edges, document.outline), interface, language=language, symbols=symbols, imports=imports,
         parse_errors=document.parse_errors, line_count=document.line_count, exports=document.exports,
-        members=document.members, package=document.package)
+        members=document.members, package=document.package, outline=document.outline)
 
 
 def _source_order(occurrence: Occurrence) -> tuple[int, int]:

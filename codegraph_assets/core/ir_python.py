@@ -28,6 +28,7 @@ from codegraph_assets.core.ir_model import (
 )
 from codegraph_assets.core.ir_node_text import span_of, text_of
 from codegraph_assets.core.ir_packing import OccurrenceRow
+from codegraph_assets.core.ir_scopes import ScopeCursor, nest, sweep
 from codegraph_assets.core.ir_symbols import simple_descriptor
 
 READ = SymbolRole.REFERENCE | SymbolRole.READ
@@ -186,15 +187,9 @@ class _Binder:
             scopes.append(_Scope(node.start_byte, node.end_byte, "lambda", None))
         for node in self.captures.get("scope.comprehension", ()):
             scopes.append(_Scope(node.start_byte, node.end_byte, "comprehension", None))
-        scopes.sort(key=lambda s: (s.start, -s.end))
-        stack: list[_Scope] = []
-        for scope in scopes:
-            while stack and stack[-1].end <= scope.start:
-                stack.pop()
-            scope.parent = stack[-1] if stack else None
+        for scope in nest(scopes):
             if scope.kind == "function" and (scope.parent is None or scope.parent.kind != "class"):
                 scope.self_name = None  # only methods have a `self`
-            stack.append(scope)
         return scopes
 
     def _symbol_named_by(self, definition: Node) -> str | None:
@@ -202,19 +197,7 @@ class _Binder:
         return None if name is None else self.symbol_by_byte.get(name.start_byte)
 
     def _sweep(self, events: list[tuple[int, int, object]]) -> Iterator[tuple[object, int, _Scope]]:
-        """(payload, tag, innermost scope) of (start byte, tag, payload) events, in source order."""
-        stack = [self.scopes[0]]
-        following = iter(self.scopes[1:])
-        upcoming = next(following, None)
-        for start, tag, payload in sorted(events, key=lambda event: (event[0], event[1])):
-            while upcoming is not None and upcoming.start <= start:
-                while stack[-1].end <= upcoming.start:
-                    stack.pop()
-                stack.append(upcoming)
-                upcoming = next(following, None)
-            while stack[-1].end <= start:
-                stack.pop()
-            yield payload, tag, stack[-1]
+        return sweep(self.scopes, events)
 
     # -- pass 1: bindings --------------------------------------------------------------------------
     def collect_bindings(self, imports: list[PythonImport]) -> None:
@@ -281,8 +264,8 @@ class _Binder:
 
     # -- pass 2: references ------------------------------------------------------------------------
     def bind_references(self, callees: list[Node]) -> None:
-        # The hot loop of the EXTENDED tier (one turn per identifier): the scope sweep is inlined, and
-        # spans come from one start_point call, since an identifier never spans lines.
+        # The hot loop of the EXTENDED tier (one turn per identifier): spans come from one start_point
+        # call, since an identifier never spans lines.
         captures, content, target_of = self.captures, self.content, self.target_of
         skip = {node.start_byte for node in captures.get("keyword", ())}
         skip.update(self.symbol_by_byte)  # names with a Symbol already have their DEFINITION occurrence
@@ -293,23 +276,14 @@ class _Binder:
         binding_tags = self.binding_tags
         defined = set(self.symbol_ids)  # targets whose defining occurrence is already out
         occurrences = self.occurrences
-        stack = [self.scopes[0]]
-        following = iter(self.scopes[1:])
-        upcoming = next(following, None)
+        scope_at = ScopeCursor(self.scopes).at
         references = captures.get("ref", [])
         references.sort(key=_START_BYTE)  # captures come in match order, not source order
         for node in references:
             start, end = node.start_byte, node.end_byte
             if start in skip:
                 continue
-            while upcoming is not None and upcoming.start <= start:
-                while stack[-1].end <= upcoming.start:
-                    stack.pop()
-                stack.append(upcoming)
-                upcoming = next(following, None)
-            while stack[-1].end <= start:
-                stack.pop()
-            scope = stack[-1]
+            scope = scope_at(start)
             name = content[start:end].decode("utf-8", errors="replace")
             if start in members:
                 target = self._member_target(node, scope, name)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 # Bump when extraction logic changes in a way that alters the IR for unchanged grammars.
-IR_EXTRACTOR_VERSION = "2"
+IR_EXTRACTOR_VERSION = "3"  # 3: documents carry the syntax outline the chunker cuts along
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,10 @@ import pytest
 
 from codegraph_assets.config import ChunkingConfig
 from codegraph_assets.core.chunking import chunk_document, chunk_set_key
+from codegraph_assets.core.ir_grammars import grammar_for, parser_for
+from codegraph_assets.core.ir_model import DocumentIR
 from codegraph_assets.core.ir_parser import count_lines, parse_document
-from codegraph_assets.core.syntax_tiles import node_lines, parse_root
+from codegraph_assets.core.syntax_tiles import node_lines, read_outline, syntax_outline
 from codegraph_assets.core.text_lines import split_lines
 from codegraph_assets.core.token_budget import EstimatedTokenCounter
 from codegraph_assets.errors import CodegraphError, ErrorCode
@@ -70,11 +72,51 @@ def test_definitions_that_fit_are_never_cut_and_leaves_only_when_they_must(sourc
         if fits(start, end):
             assert any(c.start_line <= start and end <= c.end_line for c in chunks), symbol.symbol_id
     boundaries = {c.end_line for c in chunks if any(d.start_line == c.end_line + 1 for d in chunks)}
-    for node in _nodes(parse_root(source, language)):
+    for node in _nodes(_tree(source, language).root_node):
         start, end = node_lines(node)
         cut = [b for b in boundaries if start <= b < end]
         if cut and node.child_count == 0:  # a string or comment cut in the middle
             assert not fits(start, end), (node.type, start, end)
+
+
+def _tree(source: bytes, language: str):
+    return parser_for(grammar_for(language)).parse(source)
+
+
+@pytest.mark.parametrize(("source", "language"), list(_cases()))
+@pytest.mark.parametrize("config", BUDGETS, ids=["256-tokens", "96-tokens"])
+def test_the_stored_outline_cuts_exactly_as_the_whole_tree_does(source, language, config):
+    """The outline keeps one-line nodes whole; cut along every node of the tree instead, the chunks (lines,
+    texts, hashes) are the same."""
+    document = parse_document(source, language)
+    whole_tree = DocumentIR(language, symbols=document.symbols, line_count=document.line_count,
+                            outline=syntax_outline(_tree(source, language).root_node, whole_tree=True))
+    assert len(whole_tree.outline) > len(document.outline)  # the stored one is smaller, else this proves nothing
+    budget = token_budget(MODEL, config)
+    assert chunk_document(source, document, language, config, budget) == \
+        chunk_document(source, whole_tree, language, config, budget)
+
+
+@pytest.mark.parametrize(("source", "language"), list(_cases()))
+def test_the_models_tokens_of_a_chunk_are_its_headers_and_lines_summed(source, language):
+    """What lets the chunker skip tokenizing each chunk again: with the packaged (BERT WordPiece) tokenizer
+    a chunk's embedded text counts exactly its header's tokens plus its lines' tokens plus the special ones."""
+    chunks, budget = _chunks(source, language, BUDGETS[1])
+    counter = budget.counter
+    for chunk in chunks:
+        header = chunk.embed_text[: len(chunk.embed_text) - len(chunk.text) - 1]
+        summed = counter.count(header) + sum(counter.line_tokens(split_lines(chunk.text)))
+        assert counter.count(chunk.embed_text) == summed, (chunk.start_line, chunk.end_line)
+
+
+def test_an_outline_reads_back_as_the_trees_multi_line_nodes_and_their_children():
+    source = b"def f(a,\n      b):\n    # why\n    return a + b\n"
+    root = read_outline(parse_document(source, "python").outline)
+    (function,) = root.children
+    assert (root.first, root.last, function.first, function.last) == (1, 4, 1, 4)
+    # def, name, parameters (over two lines: its tokens kept), `:`, the comment, the one-line body (kept whole)
+    assert [(n.first, n.last, n.comment, len(n.children)) for n in function.children] == [
+        (1, 1, False, 0), (1, 1, False, 0), (1, 2, False, 5), (2, 2, False, 0), (3, 3, True, 0), (4, 4, False, 0)]
 
 
 def _nodes(root):

@@ -48,3 +48,12 @@ def test_an_interface_only_document_resolves_without_occurrences():
     full = parse_document(SOURCE, "python")
     stand_in = DocumentIR.interface_only("python", full.interface())
     assert stand_in.occurrences == [] and stand_in.interface() == full.interface()
+
+
+def test_the_syntax_outline_travels_and_repacks_inside_the_packed_graph():
+    document = parse_document(SOURCE, "python")
+    assert document.outline  # the chunker's tree comes from here, not from a second parse
+    restored = pickle.loads(pickle.dumps(document, protocol=pickle.HIGHEST_PROTOCOL))
+    assert restored._outline is None and restored.outline == document.outline  # read from the packed bytes
+    restored.occurrences = [o for o in restored.occurrences if o.roles & SymbolRole.DEFINITION]
+    assert DocumentIR.with_packed_graph(restored.packed_graph(), language="python").outline == document.outline
