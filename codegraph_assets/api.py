@@ -11,7 +11,8 @@ serve` and `codegraph mcp` answer through a `CodeGraph` too. It serves published
 answer reads a partition's serving snapshot, the last one all four stages completed) and never writes:
 the metadata store is neither created nor migrated, Tantivy indexes are immutable per manifest, and a
 Qdrant local store is read through a private copy (`serving/vector_copy.py`) so indexing runs keep
-writing it.
+writing it, and its vectors are searched from memory, a partition's serving snapshot loaded once
+(`serving/vector_matrix.py`).
 """
 
 from __future__ import annotations
@@ -194,7 +195,10 @@ class CodeGraph:
         qdrant = (self._vectors.reader(part.repo, part.snapshot, part.manifest_id) if needs_vectors
                   else self._vectors.latest())  # lexical never touches Qdrant: None until a first copy exists
         if self._search is None or self._search.qdrant is not qdrant:
-            self._search = CodeSearch(self.store, self._tantivy, qdrant, self._embedder, self.config)
+            # A local store's vectors are searched from memory (serving/vector_matrix.py): Qdrant's local
+            # search scans the whole store per query. A new copy means new matrices, loaded on first use.
+            self._search = CodeSearch(self.store, self._tantivy, qdrant, self._embedder, self.config,
+                                      vectors_in_memory=self._vectors.copies_local_store)
         return self._search
 
     def _copy_root(self) -> Path:

@@ -12,6 +12,8 @@ so every mode honours them. Hits are functions, methods or chunks with their lin
 
 from __future__ import annotations
 
+import threading
+from dataclasses import replace
 from typing import Literal
 
 from codegraph_assets.config import IndexingConfig
@@ -21,6 +23,7 @@ from codegraph_assets.core.lexical_query import LexicalQuery, parse_query
 from codegraph_assets.core.text_lines import split_lines
 from codegraph_assets.errors import CodegraphError, ErrorCode
 from codegraph_assets.navigation import require_serving
+from codegraph_assets.serving.vector_matrix import PartitionVectors
 from resources.embeddings import EmbeddingResource
 from resources.metadata_store import MetadataStore, PublishedSnapshot
 from resources.qdrant_store import QdrantResource, VectorMatch
@@ -29,12 +32,23 @@ from resources.tantivy_index import LexicalMatch, TantivyResource
 SearchMode = Literal["lexical", "vector", "hybrid"]
 SEARCH_MODES: tuple[str, ...] = ("lexical", "vector", "hybrid")
 
+# torch's thread count is process-wide: concurrent query embeds each lowering it and restoring what they
+# saw would leave it lowered for good. One at a time (a query embed is short, and on few threads anyway).
+_QUERY_THREADS_LOCK = threading.Lock()
+
 
 class CodeSearch:
+    """`vectors_in_memory` (for a long-lived reader of a Qdrant local store, see serving/vector_matrix.py):
+    vector queries are answered from the serving snapshot's vectors, loaded once per partition and serving
+    manifest, instead of by Qdrant's search, which scans every point of the store per query in local mode."""
+
     def __init__(self, store: MetadataStore, tantivy: TantivyResource, qdrant: QdrantResource,
-                 embedder: EmbeddingResource, config: IndexingConfig) -> None:
+                 embedder: EmbeddingResource, config: IndexingConfig, *, vectors_in_memory: bool = False) -> None:
         self.store, self.tantivy, self.qdrant, self.embedder, self.config = store, tantivy, qdrant, embedder, config
+        self.vectors_in_memory = vectors_in_memory
         self._manifest_cache: dict[str, dict[str, str]] = {}
+        self._partition_vectors: dict[tuple[str, str, str], PartitionVectors] = {}
+        self._load_lock = threading.Lock()  # one load per partition, however many threads ask at once
 
     def search(self, query: str, *, repo: str, snapshot: str, mode: SearchMode = "hybrid",
                limit: int | None = None) -> list[SearchHit]:
@@ -49,30 +63,53 @@ class CodeSearch:
             return self.vector(parsed, repo, snapshot, limit)
         settings = self.config.search
         candidates = limit * settings.candidate_multiplier
-        return reciprocal_rank_fusion(
-            [(self.lexical(parsed, repo, snapshot, candidates), settings.lexical_weight),
+        # Lexical candidates enter the fusion without their snippets: finding a long unit's best window
+        # tokenizes every line, most of the hybrid path's time for candidates that are mostly not shown.
+        matches = self._lexical_matches(parsed, repo, snapshot, candidates)
+        fused = reciprocal_rank_fusion(
+            [([self._lexical_hit(match, parsed, with_snippet=False) for match in matches], settings.lexical_weight),
              (self.vector(parsed, repo, snapshot, candidates), settings.vector_weight)],
             k=settings.rrf_k, limit=limit, show_from=1,  # at chunk precision where the vector side has the chunk
         )
+        by_range = {}
+        for match in matches:
+            by_range.setdefault((match.path, match.start_line, match.end_line), match)
+        return [self._with_lexical_snippet(hit, by_range, parsed) for hit in fused]
 
     def lexical(self, query: str | LexicalQuery, repo: str, snapshot: str, limit: int) -> list[SearchHit]:
         parsed = parse_query(query) if isinstance(query, str) else query
+        return [self._lexical_hit(match, parsed) for match in self._lexical_matches(parsed, repo, snapshot, limit)]
+
+    def _lexical_matches(self, parsed: LexicalQuery, repo: str, snapshot: str, limit: int) -> list[LexicalMatch]:
         serving = self._require_serving(repo, snapshot)
-        matches = self.tantivy.search(repo, snapshot, serving.manifest_id, parsed, limit, self.config.lexical)
-        return [self._lexical_hit(match, parsed) for match in matches]
+        return self.tantivy.search(repo, snapshot, serving.manifest_id, parsed, limit, self.config.lexical)
+
+    def _with_lexical_snippet(self, hit: SearchHit, by_range: dict[tuple[str, int, int], LexicalMatch],
+                              query: LexicalQuery) -> SearchHit:
+        """A fused hit shown as a lexical candidate (snippet_start_line 0: vector hits always have theirs)
+        gets the snippet it was fused without."""
+        if hit.snippet_start_line:
+            return hit
+        shown = self._lexical_hit(by_range[(hit.path, hit.start_line, hit.end_line)], query)
+        return replace(hit, snippet=shown.snippet, snippet_start_line=shown.snippet_start_line)
 
     def vector(self, query: str | LexicalQuery, repo: str, snapshot: str, limit: int) -> list[SearchHit]:
         parsed = parse_query(query) if isinstance(query, str) else query
         text = parsed.ranking_text()
         if not text.strip():
             return []  # only filters: nothing to embed
-        serving = self._serving_files(repo, snapshot)
+        head = self._require_serving(repo, snapshot)
+        serving = self._serving_files(repo, snapshot, head)
         collection = self.qdrant.collection_name(self.embedder.model_id())
         settings = self.config.search
         # Over-fetch: points of a run in progress (not yet serving) or not yet deleted are dropped below,
         # and so are hits the query's filters or phrases exclude.
         fetch = limit * settings.candidate_multiplier * (settings.filtered_fetch_multiplier if parsed.filters else 1)
-        fetched = self.qdrant.search(collection, self._embed_query(text), repo, snapshot, fetch)
+        if self.vectors_in_memory:
+            vectors = self._serving_vectors(collection, repo, snapshot, head.manifest_id, serving)
+            fetched = vectors.search(self._embed_query(text), fetch)
+        else:
+            fetched = self.qdrant.search(collection, self._embed_query(text), repo, snapshot, fetch)
         current = [m for m in fetched if serving.get(m.payload["path"]) == m.payload.get("blob")]
         texts = self.store.chunk_texts(m.payload["chunk_hash"] for m in current)
         hits = []
@@ -91,12 +128,13 @@ class CodeSearch:
             return self.embedder.embed_query(text)
         import torch
 
-        previous = torch.get_num_threads()
-        torch.set_num_threads(min(previous, self.config.search.query_threads))
-        try:
-            return self.embedder.embed_query(text)
-        finally:
-            torch.set_num_threads(previous)
+        with _QUERY_THREADS_LOCK:
+            previous = torch.get_num_threads()
+            torch.set_num_threads(min(previous, self.config.search.query_threads))
+            try:
+                return self.embedder.embed_query(text)
+            finally:
+                torch.set_num_threads(previous)
 
     def _vector_hit(self, match: VectorMatch, text: str) -> SearchHit:
         payload = match.payload
@@ -104,15 +142,19 @@ class CodeSearch:
                          payload.get("symbol"), text, payload.get("language"), "vector", payload["start_line"],
                          payload.get("kind") or "")
 
-    def _lexical_hit(self, match: LexicalMatch, query: LexicalQuery) -> SearchHit:
-        """The unit as the hit; its snippet is the unit, or the best window of a long one."""
+    def _lexical_hit(self, match: LexicalMatch, query: LexicalQuery, *, with_snippet: bool = True) -> SearchHit:
+        """The unit as the hit; its snippet is the unit, or the best window of a long one (without one:
+        empty, snippet_start_line 0, for `_with_lexical_snippet` to fill in)."""
+        symbol = qualified_symbol_id(match.path, match.symbol_id) if match.symbol_id else None
+        if not with_snippet:
+            return SearchHit(match.path, match.start_line, match.end_line, round(match.score, 6), symbol, "",
+                             match.language, "lexical", 0, match.kind)
         settings = self.config.lexical
         lines = split_lines(match.text)
         first, last = 1, len(lines)
         if last > settings.snippet_max_lines:
             first, last = best_window(match.text, query.ranking_text(), settings.snippet_context_lines)
         offset = match.start_line - 1
-        symbol = qualified_symbol_id(match.path, match.symbol_id) if match.symbol_id else None
         return SearchHit(match.path, match.start_line, match.end_line, round(match.score, 6), symbol,
                          snippet(lines, first, last, settings.snippet_max_line_chars), match.language, "lexical",
                          first + offset, match.kind)
@@ -120,9 +162,25 @@ class CodeSearch:
     def _require_serving(self, repo: str, snapshot: str) -> PublishedSnapshot:
         return require_serving(self.store, repo, snapshot)  # navigation's error, shared: one wording
 
-    def _serving_files(self, repo: str, snapshot: str) -> dict[str, str]:
+    def _serving_vectors(self, collection: str, repo: str, snapshot: str, manifest_id: str,
+                         serving: dict[str, str]) -> PartitionVectors:
+        """The partition's vectors as of `manifest_id`, its serving manifest: loaded on first use and again
+        when the serving head has moved (the previous snapshot's matrix is dropped then)."""
+        key = (collection, repo, snapshot)
+        loaded = self._partition_vectors.get(key)
+        if loaded is not None and loaded.manifest_id == manifest_id:
+            return loaded
+        with self._load_lock:
+            loaded = self._partition_vectors.get(key)
+            if loaded is None or loaded.manifest_id != manifest_id:
+                self._partition_vectors.pop(key, None)  # free the old matrix before loading the new one
+                loaded = PartitionVectors.load(self.qdrant, collection, repo, snapshot, manifest_id, serving)
+                self._partition_vectors[key] = loaded
+            return loaded
+
+    def _serving_files(self, repo: str, snapshot: str, serving: PublishedSnapshot | None = None) -> dict[str, str]:
         """path → blob of the serving manifest, cached per manifest (manifests never change)."""
-        serving = self._require_serving(repo, snapshot)
+        serving = serving or self._require_serving(repo, snapshot)
         if serving.manifest_id not in self._manifest_cache:
             self._manifest_cache[serving.manifest_id] = {
                 e.path: e.blob_sha for e in self.store.load_manifest(serving.manifest_id) if e.indexed}

@@ -26,6 +26,7 @@ from resources.file_lock import exclusive_file_lock
 
 _POINT_NAMESPACE = uuid.UUID("6f1c7c1e-25a4-4a3e-9a52-0c0de9a9f001")
 _SCROLL_PAGE = 1000
+_LOCAL_SCROLL_PAGE = 10_000  # local mode sorts every point's id per page: fewer, larger pages
 _UPSERT_BATCH = 256
 
 
@@ -43,11 +44,21 @@ class ChunkPoint:
     end_line: int
     symbol: str | None
     language: str | None
+    # Set when the embedded text is not the chunk's own (enrichment adds its function's summary): the key of
+    # that text's vector, part of the point's identity so that adding or changing a summary replaces the point.
+    embed_key: str | None = None
 
     @property
     def point_id(self) -> str:
         key = f"{self.repo}\0{self.snapshot}\0{self.path}\0{self.blob_sha}\0{self.ordinal}\0{self.chunk_hash}"
+        if self.embed_key:
+            key += f"\0{self.embed_key}"
         return str(uuid.uuid5(_POINT_NAMESPACE, key))
+
+    @property
+    def vector_key(self) -> str:
+        """The embedding cache key of what this point's vector embeds."""
+        return self.embed_key or self.chunk_hash
 
     def payload(self) -> dict:
         return {"repo": self.repo, "snapshot": self.snapshot, "path": self.path, "blob": self.blob_sha,
@@ -112,13 +123,17 @@ class QdrantResource(dg.ConfigurableResource):
         """Create the collection if absent; `dimension` is only called then (it may load a model)."""
         client = self._connect()
         with self._errors(f"create collection {collection}"):
-            if client.collection_exists(collection):
-                return
-            client.create_collection(collection, vectors_config=models.VectorParams(
-                size=dimension(), distance=models.Distance.COSINE))
-            if self.url:  # payload indexes matter on a server; local mode ignores them
+            if not client.collection_exists(collection):
+                client.create_collection(collection, vectors_config=models.VectorParams(
+                    size=dimension(), distance=models.Distance.COSINE))
+            if self.url:
+                # A server filters searches by partition through these indexes (local mode ignores them);
+                # checked on an existing collection too, since one made by an older codegraph may lack them.
+                indexed = client.get_collection(collection).payload_schema or {}
                 for field in ("repo", "snapshot"):
-                    client.create_payload_index(collection, field, models.PayloadSchemaType.KEYWORD)
+                    if field not in indexed:
+                        client.create_payload_index(collection, field, models.PayloadSchemaType.KEYWORD,
+                                                    wait=True)
 
     def collection_dimension(self, collection: str) -> int | None:
         client = self._connect()
@@ -187,6 +202,36 @@ class QdrantResource(dg.ConfigurableResource):
             if not client.collection_exists(collection):
                 return 0
             return client.count(collection, count_filter=_partition_filter(repo, snapshot), exact=True).count
+
+    def partition_vectors(self, collection: str, repo: str, snapshot: str,
+                          keep: Callable[[dict], bool]) -> tuple[list[dict], np.ndarray]:
+        """The payloads and vectors (one float32 row each, as stored: unit length in a cosine collection) of
+        the partition's points that `keep` admits, in the store's id order. A full scroll: for a reader
+        that loads a partition once and answers many queries from memory."""
+        client = self._connect()
+        payloads: list[dict] = []
+        rows: list[list[float]] = []
+        offset = None
+        # Local mode evaluates a scroll's filter over every point of the collection for every page (17 of
+        # 20 s for 22,000 points); unfiltered pages checked here cost one pass. A server filters by index.
+        server_filter = _partition_filter(repo, snapshot) if self.url else None
+        page = _SCROLL_PAGE if self.url else _LOCAL_SCROLL_PAGE
+        with self._errors(f"read the vectors of {repo}|{snapshot}"):
+            if client.collection_exists(collection):
+                while True:
+                    points, offset = client.scroll(collection, scroll_filter=server_filter, limit=page,
+                                                   offset=offset, with_payload=True, with_vectors=True)
+                    for point in points:
+                        payload = dict(point.payload or {})
+                        if payload.get("repo") == repo and payload.get("snapshot") == snapshot and keep(payload):
+                            payloads.append(payload)
+                            rows.append(point.vector)
+                    if offset is None:
+                        break
+                dimension = client.get_collection(collection).config.params.vectors.size
+            else:
+                dimension = 0
+        return payloads, np.asarray(rows, dtype=np.float32).reshape(len(rows), dimension)
 
     def search(self, collection: str, vector: np.ndarray, repo: str, snapshot: str, limit: int) -> list[VectorMatch]:
         client = self._connect()
