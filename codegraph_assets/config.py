@@ -249,6 +249,21 @@ class EmbeddingConfig(_Section):
     max_concurrent_requests: int = Field(4, ge=1)  # remote endpoint: requests in flight, halved on each 429
 
 
+class EnrichmentConfig(_Section):
+    """LLM summaries of functions without docstrings (README "Enrichment (FULL tier)"). Off by default: when on,
+    and with defaults.semantic_tier FULL, function source is sent to the LLM resource's endpoint
+    (CODEGRAPH_LLM_BASE_URL, which must then be set)."""
+
+    enabled: bool = False
+    max_summaries_per_run: int = Field(1000, ge=0)  # LLM requests one lexical run may make; the rest wait
+    max_concurrent_requests: int = Field(4, ge=1)
+    max_summary_chars: int = Field(200, ge=20)  # a longer reply is cut to one line of this many characters
+    max_function_chars: int = Field(6000, ge=100)  # a longer function is sent cut to its first characters
+
+    def effective(self, semantic_tier: str) -> bool:
+        return self.enabled and semantic_tier == "FULL"
+
+
 class CacheKeysConfig(_Section):
     ir_prefix: str = "ir"
     chunk_prefix: str = "chunk"
@@ -279,6 +294,7 @@ class IndexingConfig(_Section):
     automation: AutomationConfig = AutomationConfig()
     checks: ChecksConfig = ChecksConfig()
     cache_keys: CacheKeysConfig = CacheKeysConfig()
+    enrichment: EnrichmentConfig = EnrichmentConfig()
     embedding: EmbeddingConfig = Field(EmbeddingConfig(), json_schema_extra=LOAD_TIME)  # configures a resource
     serve: ServeConfig = Field(ServeConfig(), json_schema_extra=LOAD_TIME)  # not run config: servers read it
 

@@ -7,7 +7,14 @@ import openai
 from pydantic import Field, PrivateAttr
 
 from codegraph_assets.errors import CodegraphError, ErrorCode
-from resources.openai_compat import Endpoint, RetrySchedule, call_with_retries, resolve_secret
+from resources.openai_compat import (
+    OPENAI_DEFAULT_BASE_URL,
+    Endpoint,
+    RetrySchedule,
+    call_with_retries,
+    display_url,
+    resolve_secret,
+)
 
 
 class LLMResource(dg.ConfigurableResource):
@@ -69,6 +76,33 @@ class LLMResource(dg.ConfigurableResource):
             schedule=RetrySchedule(self.max_retries, self.retry_base_delay_s, self.retry_max_delay_s),
             operation="chat completion",
         )
-        if not response.choices:
-            return ""
-        return response.choices[0].message.content or ""
+        return _reply_text(response, endpoint)
+
+    def endpoint_display(self) -> str:
+        """The endpoint as it may appear in logs and metadata: no credentials, query or fragment."""
+        return display_url(self.base_url or OPENAI_DEFAULT_BASE_URL)
+
+
+def _reply_text(response: object, endpoint: Endpoint) -> str:
+    """The first choice's text; "" when the model said nothing. The client does not validate bodies, so a
+    server that answers 200 with something else is caught here rather than as an AttributeError."""
+    choices = getattr(response, "choices", None)
+    if choices == []:
+        return ""
+    try:
+        content = choices[0].message.content  # type: ignore[index]
+    except (AttributeError, IndexError, KeyError, TypeError):
+        content = None
+        malformed = True
+    else:
+        malformed = content is not None and not isinstance(content, str)
+    if malformed:
+        raise CodegraphError(
+            ErrorCode.INVALID_MODEL,
+            f"chat completion with model '{endpoint.model}' at {endpoint.display} returned a reply that is not "
+            "an OpenAI chat completion.",
+            input=f"{endpoint.display} model={endpoint.model}",
+            fix="Point base_url at an OpenAI-compatible API root (usually ending in /v1) that serves chat "
+            "completions.",
+        )
+    return content or ""

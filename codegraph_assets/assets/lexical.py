@@ -8,6 +8,7 @@ from codegraph_assets.partitions import REPO_SNAPSHOT
 from codegraph_assets.run_config import IndexingRunConfig
 from codegraph_assets.stages.lexical_stage import build_lexical
 from resources.git import GitResource
+from resources.llm import LLMResource
 from resources.metadata_store import MetadataStoreResource
 from resources.tantivy_index import TantivyResource
 
@@ -15,13 +16,13 @@ from resources.tantivy_index import TantivyResource
 @dg.asset(partitions_def=REPO_SNAPSHOT, output_required=False, group_name=ASSET_GROUP,
           kinds={"tantivy"}, description=__doc__)
 def lexical(context: dg.AssetExecutionContext, config: IndexingRunConfig, metadata: MetadataStoreResource,
-            git: GitResource, tantivy: TantivyResource):
+            git: GitResource, tantivy: TantivyResource, llm: LLMResource):
     settings = run_settings(config)
     with classified_failures(context, settings.retry), traced_stage(context) as span:
         store = metadata.open()
         target = resolve_target(context, store, git, settings)
         if target is None:
             return
-        stats = build_lexical(target.repo, target.snapshot, store, git, tantivy, settings)
+        stats = build_lexical(target.repo, target.snapshot, store, git, tantivy, settings, llm)
         trace_result(span, target, stats)
     yield output(target, stats)

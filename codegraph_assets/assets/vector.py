@@ -10,6 +10,7 @@ from codegraph_assets.partitions import REPO_SNAPSHOT
 from codegraph_assets.run_config import IndexingRunConfig
 from codegraph_assets.stages.vector_stage import build_vectors
 from resources.embeddings import EmbeddingResource
+from resources.llm import LLMResource
 from resources.metadata_store import MetadataStoreResource
 from resources.qdrant_store import QdrantResource
 
@@ -23,11 +24,11 @@ QDRANT_POOL = "qdrant"
 @dg.asset(partitions_def=REPO_SNAPSHOT, deps=[chunk, lexical], group_name=ASSET_GROUP, kinds={"qdrant"},
           pool=QDRANT_POOL, description=__doc__)
 def vector(context: dg.AssetExecutionContext, config: IndexingRunConfig, metadata: MetadataStoreResource,
-           qdrant: QdrantResource, embeddings: EmbeddingResource):
+           qdrant: QdrantResource, embeddings: EmbeddingResource, llm: LLMResource):
     settings = run_settings(config)
     with classified_failures(context, settings.retry), traced_stage(context) as span:
         store = metadata.open()
         target = upstream_target(context, store, "chunk")
-        stats = build_vectors(target.snapshot, store, qdrant, embeddings, settings)
+        stats = build_vectors(target.snapshot, store, qdrant, embeddings, settings, llm)
         trace_result(span, target, stats)
     return output(target, stats)

@@ -104,7 +104,8 @@ class LexicalIndexHandler(StageHandler):
     job_type, timeout_field = JobType.LEXICAL_INDEX, "lexical_index"
 
     def _stage(self, resources, repo, snapshot, config):
-        return build_lexical(repo, snapshot, resources.metadata.open(), resources.git, resources.tantivy, config)
+        return build_lexical(repo, snapshot, resources.metadata.open(), resources.git, resources.tantivy, config,
+                             getattr(resources, "llm", None))
 
 
 class ChunkBuildHandler(StageHandler):
@@ -121,7 +122,8 @@ class VectorIndexHandler(StageHandler):
     job_type, timeout_field = JobType.VECTOR_INDEX, "vector_index"
 
     def _stage(self, resources, repo, snapshot, config):
-        return build_vectors(snapshot, resources.metadata.open(), resources.qdrant, resources.embeddings, config)
+        return build_vectors(snapshot, resources.metadata.open(), resources.qdrant, resources.embeddings, config,
+                             getattr(resources, "llm", None))
 
     def _cache_key(self, config, request, ref):
         return config.cache_keys.make_chunk_key(request.repo_id, ref)

@@ -10,45 +10,89 @@ lacks itself (`ensure_documents`, shared content-addressed cache), so it still n
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from codegraph_assets.config import IndexingConfig
-from codegraph_assets.core.lexical_units import lexical_units
+from codegraph_assets.core.lexical_units import LexicalUnit, lexical_units
 from codegraph_assets.core.source import ManifestEntry, SourceSnapshot, diff_manifests, is_binary
 from codegraph_assets.stages.documents import STATUS_PARSED, doc_key, ensure_documents
 from codegraph_assets.stages.stats import StageStats
+from codegraph_assets.stages.summaries import FileToSummarize, Summarizer, active_enrichment
 from resources.git import GitResource
+from resources.llm import LLMResource
 from resources.metadata_store import MetadataStore, RepoRecord
+from resources.metadata_store.summary_queries import LexicalEnrichment
 from resources.tantivy_index import LexicalDocument, TantivyResource
 
 STAGE = "lexical"
 
 
 def build_lexical(repo: RepoRecord, snapshot: SourceSnapshot, store: MetadataStore, git: GitResource,
-                  tantivy: TantivyResource, config: IndexingConfig) -> StageStats:
+                  tantivy: TantivyResource, config: IndexingConfig, llm: LLMResource | None = None) -> StageStats:
     stats = StageStats(STAGE, counts={"documents_added": 0, "documents_removed": 0})
     partition = (snapshot.repo, snapshot.snapshot)
     rebuild = config.lexical.indexing_mode == "rebuild"
+    enrichment = active_enrichment(config, llm)  # enabled without an endpoint fails here, before any work
+    summarizer = Summarizer(llm, store, config, enrichment, stats) if enrichment and llm else None
     with tantivy.partition_lock(*partition):
-        # A manifest's index that exists is complete (a re-run, or a branch switched back): publish it as is.
-        reuse = not rebuild and tantivy.has_index(*partition, snapshot.manifest_id)
-        base = None if reuse else _base_manifest(store, tantivy, snapshot, rebuild)
+        # A manifest's index that exists is complete (a re-run, or a branch switched back): publish it as is,
+        # unless it was enriched differently or some of its functions still wait for their summary.
+        own = None if rebuild else _enriched_like(store, tantivy, snapshot, snapshot.manifest_id, enrichment)
+        reuse = own is not None and not own.pending_paths
+        if own is not None:
+            base = snapshot.manifest_id
+        else:
+            base = _base_manifest(store, tantivy, snapshot, rebuild)
+            own = _enriched_like(store, tantivy, snapshot, base, enrichment) if base else None
+            base = base if own is not None else None  # indexed under another enrichment: start from nothing
         added, removed = ([], []) if reuse else diff_manifests(store.load_manifest(base) if base else [],
                                                                snapshot.entries)
+        if own is not None and not reuse:  # the base's functions that still lack a summary are indexed again
+            added += _pending_entries(snapshot, own.pending_paths, {e.path for e in added})
         ensure_documents(repo, added, store, git, config, stats)  # units are cut along IR symbols
         if not reuse:
             # Changed paths are removed and re-added: Tantivy deletes by the exact path term.
-            remove_paths = sorted({e.path for e in removed})
+            remove_paths = sorted({e.path for e in removed} | (set(own.pending_paths) if own else set()))
             statuses = store.document_statuses(doc_key(e.blob_sha, config) for e in added)
-            documents = _documents(repo, added, statuses, store, git, config, stats)
+            pending: set[str] = set()
+            # Forgotten first: an index rebuilt under other options never carries a stale record.
+            store.record_lexical_enrichment(*partition, snapshot.manifest_id, None)
+            documents = _documents(repo, added, statuses, store, git, config, stats, summarizer, pending)
             stats.counts["documents_added"] = tantivy.build(*partition, snapshot.manifest_id, base_manifest_id=base,
                                                             remove_paths=remove_paths, add=documents)
             stats.counts["documents_removed"] = len(remove_paths)
+            if enrichment:
+                store.record_lexical_enrichment(*partition, snapshot.manifest_id,
+                                                LexicalEnrichment(enrichment, tuple(sorted(pending))))
+        if summarizer:
+            summarizer.report()
         stats.counts["documents_total"] = tantivy.document_count(*partition, snapshot.manifest_id)
         stats.counts["units_total"] = tantivy.unit_count(*partition, snapshot.manifest_id)
         store.publish(*partition, STAGE, snapshot.commit, snapshot.manifest_id)
         serving = store.serving(*partition)  # read after publishing: it may just have moved to this manifest
-        tantivy.retain(*partition, {snapshot.manifest_id} | ({serving.manifest_id} if serving else set()))
+        keep = {snapshot.manifest_id} | ({serving.manifest_id} if serving else set())
+        tantivy.retain(*partition, keep)
+        store.retain_lexical_enrichment(*partition, keep)
     return stats.finish(config.metrics.min_duration_epsilon)
+
+
+def _enriched_like(store: MetadataStore, tantivy: TantivyResource, snapshot: SourceSnapshot, manifest_id: str,
+                   enrichment: str | None) -> LexicalEnrichment | None:
+    """The enrichment state of the partition's index of `manifest_id` when that index is on disk and was built
+    under `enrichment` (None: built without enrichment); None when it cannot serve this run as a base."""
+    if not tantivy.has_index(snapshot.repo, snapshot.snapshot, manifest_id):
+        return None
+    state = store.lexical_enrichment(snapshot.repo, snapshot.snapshot, manifest_id)
+    if (state.enrichment if state else None) != enrichment:
+        return None
+    return state or LexicalEnrichment("", ())
+
+
+def _pending_entries(snapshot: SourceSnapshot, pending_paths: tuple[str, ...],
+                     already: set[str]) -> list[ManifestEntry]:
+    """The snapshot's entries at paths whose functions wait for a summary, unless already being added."""
+    pending = set(pending_paths) - already
+    return [e for e in snapshot.entries if e.indexed and e.path in pending]
 
 
 def _base_manifest(store: MetadataStore, tantivy: TantivyResource, snapshot: SourceSnapshot,
@@ -62,10 +106,11 @@ def _base_manifest(store: MetadataStore, tantivy: TantivyResource, snapshot: Sou
 
 
 def _documents(repo: RepoRecord, entries: list[ManifestEntry], statuses: dict[str, tuple[str, int]],
-               store: MetadataStore, git: GitResource, config: IndexingConfig,
-               stats: StageStats) -> Iterator[LexicalDocument]:
+               store: MetadataStore, git: GitResource, config: IndexingConfig, stats: StageStats,
+               summarizer: Summarizer | None, pending: set[str]) -> Iterator[LexicalDocument]:
     """Stream documents (never all contents in memory at once), a batch of files' symbols read at a time;
-    binaries are skipped and counted."""
+    binaries are skipped and counted. With enrichment, a function's summary joins its units' docs, and the
+    paths whose functions still lack one are added to `pending`."""
     stats.counts.setdefault("units_added", 0)
     batch_size = config.batch.lexical_batch_size
     for first in range(0, len(entries), batch_size):
@@ -74,7 +119,18 @@ def _documents(repo: RepoRecord, entries: list[ManifestEntry], statuses: dict[st
         # Text-only files (no grammar, parse timeout or crash) are cut into line windows.
         parsed = [k for k in keys.values() if statuses.get(k, ("",))[0] == STATUS_PARSED]
         symbols = store.document_symbols(parsed)
-        for entry, content in git.read_blobs(repo.name, repo.kind, repo.location, batch):  # type: ignore[arg-type]
+        files = git.read_blobs(repo.name, repo.kind, repo.location, batch)  # type: ignore[arg-type]
+        summaries: dict[str, dict[str, str]] = {}
+        if summarizer is not None:
+            # A batch is read whole here: its summaries are asked for together, concurrently.
+            files = [(entry, content) for entry, content in files]
+            summaries, incomplete = summarizer.summarize([
+                FileToSummarize(keys[e.blob_sha], e.language or "", c.decode("utf-8", "replace"),
+                                symbols[keys[e.blob_sha]])
+                for e, c in files
+                if keys[e.blob_sha] in symbols and not is_binary(c, config.discovery.binary_sniff_bytes)])
+            pending.update(e.path for e in batch if keys[e.blob_sha] in incomplete)
+        for entry, content in files:
             if is_binary(content, config.discovery.binary_sniff_bytes):
                 stats.add("skipped_binary")
                 continue
@@ -84,5 +140,13 @@ def _documents(repo: RepoRecord, entries: list[ManifestEntry], statuses: dict[st
                                   symbols.get(key, []) if statuses.get(key, ("",))[0] == STATUS_PARSED else None,
                                   window_lines=config.lexical.unit_window_lines,
                                   max_unit_lines=config.lexical.max_unit_lines)
+            units = _with_summaries(units, summaries.get(key, {}))
             stats.add("units_added", len(units))
             yield LexicalDocument(entry.path, entry.blob_sha, entry.language, tuple(units))
+
+
+def _with_summaries(units: list[LexicalUnit], summary_of: dict[str, str]) -> list[LexicalUnit]:
+    """Units of summarized functions with the summary among their docs (searched with the docstrings)."""
+    if not summary_of:
+        return units
+    return [replace(u, docs=(*u.docs, summary_of[u.symbol_id])) if u.symbol_id in summary_of else u for u in units]

@@ -2,17 +2,23 @@
 
 Embeddings are cached by (model id, chunk hash) in the metadata store and saved batch by batch, so a
 killed run resumes where it stopped and no text is ever embedded twice, across runs, snapshots or repos.
+With enrichment, a chunk of a summarized function embeds the summary plus its text, cached under a key of
+both (core/enrichment.py), so the chunk with and without its summary never share a vector.
 """
 
 from __future__ import annotations
 
 from codegraph_assets.config import IndexingConfig
+from codegraph_assets.core.enrichment import summaries_in_lines, summarized_embed_key, summarized_embed_text
 from codegraph_assets.core.ir_model import qualified_symbol_id
 from codegraph_assets.core.source import SourceSnapshot
 from codegraph_assets.errors import CodegraphError, ErrorCode
 from codegraph_assets.stages.chunk_stage import chunk_set_keys
+from codegraph_assets.stages.documents import doc_key
 from codegraph_assets.stages.stats import StageStats
+from codegraph_assets.stages.summaries import active_enrichment
 from resources.embeddings import EmbeddingResource
+from resources.llm import LLMResource
 from resources.metadata_store import MetadataStore
 from resources.qdrant_store import ChunkPoint, QdrantResource
 
@@ -20,8 +26,9 @@ STAGE = "vector"
 
 
 def build_vectors(snapshot: SourceSnapshot, store: MetadataStore, qdrant: QdrantResource,
-                  embedder: EmbeddingResource, config: IndexingConfig) -> StageStats:
+                  embedder: EmbeddingResource, config: IndexingConfig, llm: LLMResource | None = None) -> StageStats:
     stats = StageStats(STAGE, counts={"chunks_embedded": 0})
+    enrichment = active_enrichment(config, llm)
     entries = snapshot.indexed()
     set_key = chunk_set_keys(config, embedder)
     set_key_of = {e.blob_sha: set_key(e.blob_sha) for e in entries}
@@ -31,6 +38,8 @@ def build_vectors(snapshot: SourceSnapshot, store: MetadataStore, qdrant: Qdrant
             ErrorCode.CHUNK_CACHE_MISS, f"{len(missing)} files of {snapshot.repo}|{snapshot.snapshot} have no chunks",
             input=f"{snapshot.repo}|{snapshot.snapshot}", fix="materialize the chunk asset for this partition first",
         )
+    summarized = _summarized_functions(store, enrichment, {doc_key(e.blob_sha, config) for e in entries})
+    stats.counts["chunks_summarized"] = 0
     points, embed_text_of = [], {}
     ordinal_in_path: dict[str, int] = {}
     for item in store.snapshot_chunks(entries, set_key_of):
@@ -38,11 +47,30 @@ def build_vectors(snapshot: SourceSnapshot, store: MetadataStore, qdrant: Qdrant
         ordinal_in_path[item.path] = ordinal + 1
         chunk = item.chunk
         symbol = qualified_symbol_id(item.path, chunk.symbol_id) if chunk.symbol_id else None
-        points.append(ChunkPoint(snapshot.repo, snapshot.snapshot, item.path, item.blob_sha, ordinal,
-                                 chunk.chunk_hash, chunk.start_line, chunk.end_line, symbol, item.language))
-        embed_text_of[chunk.chunk_hash] = chunk.embed_text
+        summaries = summaries_in_lines(summarized.get(doc_key(item.blob_sha, config), ()), chunk.start_line,
+                                       chunk.end_line)
+        embed_key = summarized_embed_key(chunk.chunk_hash, summaries) if summaries else None
+        point = ChunkPoint(snapshot.repo, snapshot.snapshot, item.path, item.blob_sha, ordinal, chunk.chunk_hash,
+                           chunk.start_line, chunk.end_line, symbol, item.language, embed_key)
+        points.append(point)
+        embed_text_of[point.vector_key] = (summarized_embed_text(chunk.embed_text, summaries) if summaries
+                                           else chunk.embed_text)
+        stats.add("chunks_summarized", 1 if summaries else 0)
     with qdrant.writing():  # a second run's vector step waits here while this one writes a local store
         return _embed_and_publish(snapshot, points, embed_text_of, store, qdrant, embedder, config, stats)
+
+
+def _summarized_functions(store: MetadataStore, enrichment: str | None,
+                          doc_keys: set[str]) -> dict[str, list[tuple[int, int, str]]]:
+    """doc_key → (first line, last line, summary) of its functions that the lexical stage (which runs before
+    this one) summarized; empty without enrichment."""
+    if not enrichment:
+        return {}
+    summary_of = store.symbol_summaries(enrichment, doc_keys)
+    symbols = store.document_symbols({key for key, _ in summary_of})
+    return {key: [(s.enclosing.start_line, s.enclosing.end_line, summary_of[(key, s.symbol_id)])
+                  for s in found if (key, s.symbol_id) in summary_of]
+            for key, found in symbols.items()}
 
 
 def _embed_and_publish(snapshot: SourceSnapshot, points: list[ChunkPoint], embed_text_of: dict[str, str],
@@ -54,12 +82,13 @@ def _embed_and_publish(snapshot: SourceSnapshot, points: list[ChunkPoint], embed
     existing = qdrant.point_files(collection, snapshot.repo, snapshot.snapshot)
     wanted = {p.point_id for p in points}
     new_points = [p for p in points if p.point_id not in existing]
-    needed = sorted({p.chunk_hash for p in new_points})
+    needed = sorted({p.vector_key for p in new_points})
     vectors = store.cached_embeddings(model_id, needed)
     stats.counts["chunks_cached"] = len(vectors)
     # Longest text first across batches too (embed sorts only within one call), so that each batch pads
     # to similar lengths; ties stay in hash order.
     to_embed = sorted((h for h in needed if h not in vectors), key=lambda h: -len(embed_text_of[h]))
+    chunk_of = {p.vector_key: p.chunk_hash for p in new_points if p.embed_key}
     # Saved per batch; a batch is at least what keeps the model or endpoint busy (a GPU batch, every request
     # slot of an endpoint), so resuming never costs the device its parallelism. Asked only when there is work:
     # choosing the device imports torch, seconds that a no-change re-run must not pay.
@@ -75,12 +104,14 @@ def _embed_and_publish(snapshot: SourceSnapshot, points: list[ChunkPoint], embed
                 fix="give this model its own collection (qdrant collection_prefix) or delete the old collection",
             )
         embedded = dict(zip(batch, matrix))
+        # The chunk of each summarized vector first: garbage collection keeps the vector while the chunk lives.
+        store.save_summarized_chunks({h: chunk_of[h] for h in batch if h in chunk_of})
         store.save_embeddings(model_id, embedded)  # saved per batch: a killed run resumes here
         vectors.update(embedded)
         stats.add("chunks_embedded", len(batch))
     # New points first, then the head moves, then stale points go: readers filter hits by the serving
     # manifest's (path, blob), so at every moment they see exactly one complete snapshot.
-    qdrant.upsert(collection, new_points, [vectors[p.chunk_hash] for p in new_points])
+    qdrant.upsert(collection, new_points, [vectors[p.vector_key] for p in new_points])
     store.publish(snapshot.repo, snapshot.snapshot, STAGE, snapshot.commit, snapshot.manifest_id)
     serving_files = _still_serving(store, snapshot)
     stale = {point_id for point_id, (path, blob) in existing.items()

@@ -27,6 +27,7 @@ from codegraph_assets.errors import CodegraphError, ErrorCode
 from resources.file_lock import exclusive_file_lock
 from resources.metadata_store import tables as t
 from resources.metadata_store.ir_graph_queries import IRGraphQueries
+from resources.metadata_store.summary_queries import SummaryQueries
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK_KEY = 0x636F6465  # "code": the advisory lock id that serializes migrations on PostgreSQL
@@ -87,7 +88,7 @@ class SnapshotChunk:
     chunk: ChunkRecord
 
 
-class MetadataStore(IRGraphQueries):
+class MetadataStore(IRGraphQueries, SummaryQueries):
     """All metadata reads and writes; one instance per process or run."""
 
     def __init__(self, url: str, *, batch_size: int = 500, busy_timeout_s: float = 30.0) -> None:
@@ -438,13 +439,24 @@ class MetadataStore(IRGraphQueries):
             for table in (t.ir_symbols, t.ir_document_graphs):
                 removed[table.name] = conn.execute(delete(table).where(table.c.doc_key.in_(dead_docs))).rowcount
             removed["ir_documents"] = conn.execute(delete(d).where(doc_dead)).rowcount
+            ss, sm = t.symbol_summaries, t.summaries
+            removed["symbol_summaries"] = conn.execute(delete(ss).where(
+                ~exists().where(d.c.doc_key == ss.c.doc_key))).rowcount
+            removed["summaries"] = conn.execute(delete(sm).where(
+                ~exists().where(ss.c.summary_key == sm.c.summary_key))).rowcount
             set_dead = ~exists().where(e.c.blob_sha == cs.c.blob_sha)
             removed["chunks"] = conn.execute(delete(c).where(c.c.set_key.in_(select(cs.c.set_key).where(set_dead)))
                                              ).rowcount
             removed["chunk_sets"] = conn.execute(delete(cs).where(set_dead)).rowcount
-            for table in (t.chunk_texts, t.embeddings):
+            sc = t.summarized_chunks
+            for table in (t.chunk_texts, sc):
                 removed[table.name] = conn.execute(delete(table).where(
                     ~exists().where(c.c.chunk_hash == table.c.chunk_hash))).rowcount
+            # A vector of a chunk embedded with summaries is keyed by its embed key (summarized_chunks).
+            em = t.embeddings
+            removed["embeddings"] = conn.execute(delete(em).where(
+                ~exists().where(c.c.chunk_hash == em.c.chunk_hash),
+                ~exists().where(sc.c.embed_key == em.c.chunk_hash))).rowcount
             removed["run_commits"] = conn.execute(
                 delete(t.run_commits).where(t.run_commits.c.created_at < unused_since)).rowcount
         return removed

@@ -196,3 +196,46 @@ repo_ref_patterns = Table(
     Column("repo", String(200), primary_key=True),
     Column("pattern", String(500), primary_key=True),
 )
+
+summaries = Table(
+    "summaries",
+    metadata,
+    # LLM summaries (core/enrichment.py) by sha256(prompt version, model, language, function text): the same
+    # function anywhere is summarized once. Only successes are stored; a failed request is asked again.
+    Column("summary_key", String(64), primary_key=True),
+    Column("summary", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
+)
+
+symbol_summaries = Table(
+    "symbol_summaries",
+    metadata,
+    # Which summary belongs to which function of an IR document, under one enrichment tag (prompt version
+    # and model): the vector stage finds a chunk's summary here without reading the file again.
+    Column("enrichment", String(200), primary_key=True),
+    Column("doc_key", String(160), primary_key=True),
+    Column("symbol_id", Text, primary_key=True),
+    Column("summary_key", String(64), nullable=False, index=True),
+)
+
+summarized_chunks = Table(
+    "summarized_chunks",
+    metadata,
+    # The embedding key of a chunk embedded with its functions' summaries → the chunk: garbage collection
+    # keeps such a cached vector exactly as long as it keeps the chunk.
+    Column("embed_key", String(64), primary_key=True),
+    Column("chunk_hash", String(64), nullable=False, index=True),
+)
+
+lexical_enrichment = Table(
+    "lexical_enrichment",
+    metadata,
+    # How a partition's Tantivy index of a manifest was enriched: its enrichment tag, and the paths whose
+    # functions still lack a summary (failed or over the per-run cap), re-indexed by the next lexical run.
+    # No row: built without enrichment.
+    Column("repo", String(200), primary_key=True),
+    Column("snapshot", String(500), primary_key=True),
+    Column("manifest_id", String(64), primary_key=True),
+    Column("enrichment", String(200), nullable=False),
+    Column("pending_paths", Text, nullable=False),  # JSON list
+)

@@ -50,9 +50,9 @@ def test_migrations_create_every_table_and_record_the_revision(store):
     assert {"repos", "manifests", "manifest_entries", "ir_documents", "ir_symbols", "ir_document_graphs",
             "ir_resolutions", "manifest_resolutions", "resolved_manifests",
             "chunks", "chunk_texts", "embeddings", "published_snapshots", "run_commits", "repo_ref_patterns",
-            "alembic_version"} <= tables
+            "summaries", "symbol_summaries", "lexical_enrichment", "alembic_version"} <= tables
     with store.engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0005"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0006"
 
 
 def test_migrating_twice_is_harmless(store):
@@ -218,3 +218,57 @@ def test_garbage_collection_keeps_what_published_manifests_reach(store):
     assert store.load_document(f"k-{live}") is not None and store.load_document(f"k-{dead}") is None
     assert list(store.cached_embeddings("m", [f"h-{live}", f"h-{dead}"])) == [f"h-{live}"]
     assert store.use_manifest("published") and not store.use_manifest("superseded")
+
+
+def test_summaries_are_stored_once_by_key_and_found_per_function(store):
+    store.save_summaries({"s1": "Greets the user."})
+    store.save_summaries({"s1": "A later, different reply.", "s2": "Waves."})  # the first stored one stays
+    assert store.cached_summaries(["s1", "s2", "missing"]) == {"s1": "Greets the user.", "s2": "Waves."}
+    store.save_symbol_summaries("summary.v1:m", [("k1", "Greeter#greet().", "s1"), ("k1", "wave().", "s2")])
+    store.save_symbol_summaries("summary.v1:m", [("k1", "Greeter#greet().", "s1")])
+    assert store.symbol_summaries("summary.v1:m", ["k1", "k2"]) == {
+        ("k1", "Greeter#greet()."): "Greets the user.", ("k1", "wave()."): "Waves."}
+    assert store.symbol_summaries("summary.v1:other-model", ["k1"]) == {}
+
+
+def test_the_lexical_enrichment_of_a_manifest_is_replaced_and_pruned(store):
+    from resources.metadata_store.summary_queries import LexicalEnrichment
+
+    store.record_lexical_enrichment("repo", "main", "m1", LexicalEnrichment("summary.v1:m", ("b.py", "a.py")))
+    assert store.lexical_enrichment("repo", "main", "m1") == LexicalEnrichment("summary.v1:m", ("a.py", "b.py"))
+    store.record_lexical_enrichment("repo", "main", "m1", LexicalEnrichment("summary.v1:m", ()))
+    store.record_lexical_enrichment("repo", "main", "m2", None)
+    assert store.lexical_enrichment("repo", "main", "m1") == LexicalEnrichment("summary.v1:m", ())
+    assert store.lexical_enrichment("repo", "main", "m2") is None
+    store.retain_lexical_enrichment("repo", "main", {"m2"})
+    assert store.lexical_enrichment("repo", "main", "m1") is None
+
+
+def test_garbage_collection_drops_the_summaries_of_documents_it_removes(store):
+    from datetime import datetime, timedelta, timezone
+
+    live, dead = "a" * 40, "b" * 40
+    store.save_manifest("published", "repo", "c1", [ManifestEntry("x.py", live, 1, "python")])
+    store.publish("repo", "main", "vector", "c1", "published")
+    for blob in (live, dead):
+        store.save_documents([(f"k-{blob}", blob, "parsed", _document())])
+        store.save_summaries({f"s-{blob}": "Greets."})
+        store.save_symbol_summaries("t", [(f"k-{blob}", "Greeter#greet().", f"s-{blob}")])
+    removed = store.collect_garbage(datetime.now(timezone.utc) + timedelta(minutes=1))
+    assert (removed["symbol_summaries"], removed["summaries"]) == (1, 1)
+    assert list(store.symbol_summaries("t", [f"k-{live}", f"k-{dead}"])) == [(f"k-{live}", "Greeter#greet().")]
+
+
+def test_garbage_collection_keeps_a_summarized_vector_exactly_as_long_as_its_chunk(store):
+    from datetime import datetime, timedelta, timezone
+
+    live, dead = "a" * 40, "b" * 40
+    store.save_manifest("published", "repo", "c1", [ManifestEntry("x.py", live, 1, "python")])
+    store.publish("repo", "main", "vector", "c1", "published")
+    for blob in (live, dead):
+        store.save_chunk_set(f"s-{blob}", blob, [ChunkRecord(1, 2, None, "module", blob, blob, f"h-{blob}")])
+        store.save_summarized_chunks({f"e-{blob}": f"h-{blob}"})
+        store.save_embeddings("m", {f"e-{blob}": np.zeros(2, dtype=np.float32)})
+    removed = store.collect_garbage(datetime.now(timezone.utc) + timedelta(minutes=1))
+    assert (removed["summarized_chunks"], removed["embeddings"]) == (1, 1)
+    assert list(store.cached_embeddings("m", [f"e-{live}", f"e-{dead}"])) == [f"e-{live}"]

@@ -13,6 +13,7 @@ import logging
 import socket
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -62,6 +63,8 @@ class FakeOpenAIServer:
         self._in_flight_now = 0
         self.max_in_flight = 0
         self._gate = 0
+        # The assistant's text for a chat request body; the default echoes the prompt.
+        self.chat_reply: Callable[[dict], str] = _echo_prompt
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
@@ -82,6 +85,12 @@ class FakeOpenAIServer:
         reply = ScriptedReply(status, headers or {}, body or _error_body(status))
         with self._lock:
             self._always[path] = reply
+
+    def reply_normally(self, path: str) -> None:
+        """Undo `reply_always` and `reply_next` for `path`: the normal replies come back."""
+        with self._lock:
+            self._always.pop(path, None)
+            self._scripted.pop(path, None)
 
     def hold_until_in_flight(self, count: int) -> None:
         """Make requests wait until `count` of them are in flight together (or a bounded wait ends)."""
@@ -123,7 +132,7 @@ class FakeOpenAIServer:
         if request.path == "/v1/embeddings":
             return ScriptedReply(200, body=_embeddings_body(request.body))
         if request.path == "/v1/chat/completions":
-            return ScriptedReply(200, body=_chat_body(request.body))
+            return ScriptedReply(200, body=_chat_body(request.body, self.chat_reply(request.body)))
         return ScriptedReply(404, body=_error_body(404))
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
@@ -179,8 +188,12 @@ def _embeddings_body(request: dict) -> dict:
     }
 
 
-def _chat_body(request: dict) -> dict:
+def _echo_prompt(request: dict) -> str:
     user = [m["content"] for m in request["messages"] if m["role"] == "user"][-1]
+    return f"summary of: {user}"
+
+
+def _chat_body(request: dict, content: str) -> dict:
     return {
         "id": "chatcmpl-test",
         "object": "chat.completion",
@@ -189,7 +202,7 @@ def _chat_body(request: dict) -> dict:
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": f"summary of: {user}"},
+                "message": {"role": "assistant", "content": content},
                 "finish_reason": "stop",
             }
         ],
