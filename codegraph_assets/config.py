@@ -151,6 +151,9 @@ class ChunkingConfig(_Section):
     max_header_tokens: int = Field(40, ge=0)  # the scope header's share of the budget, at most
     chars_per_token: float = Field(3.0, gt=0)  # estimate for models without a local tokenizer (OpenAI-compatible)
     text_window_lines: int = Field(40, ge=1)  # line windows for files without a grammar, at most
+    # With enrichment on, chunks leave this much of the window for the summaries put before them (a
+    # 200-character summary line is about 50 word pieces), so no summarized chunk loses its tail.
+    summary_reserve_tokens: int = Field(64, ge=0)
 
 
 class SearchConfig(_Section):

@@ -19,15 +19,23 @@ _TOKENIZER_FILE = "tokenizer.json"
 _SENTENCE_CONFIG = "sentence_bert_config.json"
 
 
-def token_budget(embedder: EmbeddingResource, chunking: ChunkingConfig) -> TokenBudget:
+def token_budget(embedder: EmbeddingResource, chunking: ChunkingConfig, *, reserve_tokens: int = 0) -> TokenBudget:
+    """The budget of one chunk: the model's window (capped by the config) less `reserve_tokens` kept free for
+    text put before the chunk when it is embedded (enrichment summaries)."""
     if embedder.provider == "local":
         folder = resolve_local_model_dir(embedder.model)
         if (folder / _TOKENIZER_FILE).is_file():
-            limit = min(_model_input_tokens(folder) or chunking.max_chunk_tokens, chunking.max_chunk_tokens)
+            window = min(_model_input_tokens(folder) or chunking.max_chunk_tokens, chunking.max_chunk_tokens)
+            limit = _after_reserve(window, reserve_tokens)
             return TokenBudget(limit, _local_counter(str(folder.resolve())), f"{embedder.model_id()}/{limit}")
     counter = EstimatedTokenCounter(chunking.chars_per_token)
-    return TokenBudget(chunking.max_chunk_tokens, counter,
-                       f"chars/{chunking.chars_per_token:g}/{chunking.max_chunk_tokens}")
+    limit = _after_reserve(chunking.max_chunk_tokens, reserve_tokens)
+    return TokenBudget(limit, counter, f"chars/{chunking.chars_per_token:g}/{limit}")
+
+
+def _after_reserve(window: int, reserve_tokens: int) -> int:
+    """At least a quarter of the window stays for code, whatever the reserve."""
+    return max(window - reserve_tokens, window // 4)
 
 
 @functools.cache

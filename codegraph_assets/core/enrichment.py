@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from codegraph_assets.core.ir_model import Symbol
@@ -101,6 +101,20 @@ def summaries_in_lines(summarized: Sequence[tuple[int, int, str]], start_line: i
     """The summaries of the functions (start line, end line, summary) whose lines meet start..end: a chunk
     that is part of a function, or that holds several small ones, reads each of their summaries."""
     return [summary for first, last, summary in summarized if first <= end_line and start_line <= last]
+
+
+def summaries_within(summaries: Sequence[str], line_tokens: Callable[[list[str]], list[int]],
+                     max_tokens: int) -> list[str]:
+    """The leading summaries whose lines (as `summarized_embed_text` writes them) fit in `max_tokens`: chunks
+    are cut to leave that much of the model's window free, so the chunk's own text is never pushed out."""
+    lines = [f"Summary: {summary}\n" for summary in summaries]
+    kept, used = [], 0
+    for summary, tokens in zip(summaries, line_tokens(lines) if lines else []):
+        if used + tokens > max_tokens:
+            break
+        kept.append(summary)
+        used += tokens
+    return kept
 
 
 def summarized_embed_text(embed_text: str, summaries: Sequence[str]) -> str:

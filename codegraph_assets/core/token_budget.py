@@ -48,7 +48,8 @@ class HuggingFaceTokenCounter:
         self.tokenizer = tokenizer
 
     def line_tokens(self, lines: list[str]) -> list[int]:
-        encodings = self.tokenizer.encode_batch(lines, add_special_tokens=False)
+        # The fast variant skips the character offsets, which counting never reads (same ids, ~10 % less time).
+        encodings = self.tokenizer.encode_batch_fast(lines, add_special_tokens=False)
         return [len(encoding.ids) for encoding in encodings]
 
     def count(self, text: str) -> int:

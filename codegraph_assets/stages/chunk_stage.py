@@ -9,6 +9,7 @@ from codegraph_assets.config import IndexingConfig
 from codegraph_assets.core.chunking import chunk_document, chunk_set_key
 from codegraph_assets.core.ir_model import DocumentIR
 from codegraph_assets.core.ir_parser import count_lines
+from codegraph_assets.core.token_budget import TokenBudget
 from codegraph_assets.core.source import SourceSnapshot
 from codegraph_assets.errors import CodegraphError, ErrorCode
 from codegraph_assets.stages.documents import STATUS_BINARY, TEXT_ONLY_STATUSES, doc_key, unique_blobs
@@ -21,16 +22,26 @@ from resources.metadata_store import MetadataStore, RepoRecord
 STAGE = "chunk"
 
 
+def chunk_budget(config: IndexingConfig, embedder: EmbeddingResource) -> TokenBudget:
+    """The token budget chunks are cut to; with enrichment on it leaves `chunking.summary_reserve_tokens` of the
+    model's window for the summaries the vector stage puts before a chunk (core/enrichment.py)."""
+    return token_budget(embedder, config.chunking, reserve_tokens=summary_reserve_tokens(config))
+
+
+def summary_reserve_tokens(config: IndexingConfig) -> int:
+    return config.chunking.summary_reserve_tokens if config.enrichment.effective(config.defaults.semantic_tier) else 0
+
+
 def chunk_set_keys(config: IndexingConfig, embedder: EmbeddingResource) -> Callable[[str], str]:
     """blob sha → the key of its chunk set under this config and embedding model (for every reader of chunks)."""
-    tag = token_budget(embedder, config.chunking).tag
+    tag = chunk_budget(config, embedder).tag
     return lambda blob_sha: chunk_set_key(doc_key(blob_sha, config), tag)
 
 
 def build_chunks(repo: RepoRecord, snapshot: SourceSnapshot, store: MetadataStore, git: GitResource,
                  config: IndexingConfig, embedder: EmbeddingResource) -> StageStats:
     stats = StageStats(STAGE, counts=dict.fromkeys(("files_chunked", "chunks_created"), 0))
-    budget = token_budget(embedder, config.chunking)
+    budget = chunk_budget(config, embedder)
     set_key = chunk_set_keys(config, embedder)
     entries = snapshot.indexed()
     doc_keys = {e.blob_sha: doc_key(e.blob_sha, config) for e in entries}

@@ -9,11 +9,16 @@ both (core/enrichment.py), so the chunk with and without its summary never share
 from __future__ import annotations
 
 from codegraph_assets.config import IndexingConfig
-from codegraph_assets.core.enrichment import summaries_in_lines, summarized_embed_key, summarized_embed_text
+from codegraph_assets.core.enrichment import (
+    summaries_in_lines,
+    summaries_within,
+    summarized_embed_key,
+    summarized_embed_text,
+)
 from codegraph_assets.core.ir_model import qualified_symbol_id
 from codegraph_assets.core.source import SourceSnapshot
 from codegraph_assets.errors import CodegraphError, ErrorCode
-from codegraph_assets.stages.chunk_stage import chunk_set_keys
+from codegraph_assets.stages.chunk_stage import chunk_budget, chunk_set_keys, summary_reserve_tokens
 from codegraph_assets.stages.documents import doc_key
 from codegraph_assets.stages.stats import StageStats
 from codegraph_assets.stages.summaries import active_enrichment
@@ -40,6 +45,8 @@ def build_vectors(snapshot: SourceSnapshot, store: MetadataStore, qdrant: Qdrant
         )
     summarized = _summarized_functions(store, enrichment, {doc_key(e.blob_sha, config) for e in entries})
     stats.counts["chunks_summarized"] = 0
+    line_tokens = chunk_budget(config, embedder).counter.line_tokens if summarized else None
+    reserve = summary_reserve_tokens(config)
     points, embed_text_of = [], {}
     ordinal_in_path: dict[str, int] = {}
     for item in store.snapshot_chunks(entries, set_key_of):
@@ -49,6 +56,10 @@ def build_vectors(snapshot: SourceSnapshot, store: MetadataStore, qdrant: Qdrant
         symbol = qualified_symbol_id(item.path, chunk.symbol_id) if chunk.symbol_id else None
         summaries = summaries_in_lines(summarized.get(doc_key(item.blob_sha, config), ()), chunk.start_line,
                                        chunk.end_line)
+        if summaries:  # a chunk of several small functions may have more summaries than room
+            fitting = summaries_within(summaries, line_tokens, reserve)
+            stats.add("summaries_left_out", len(summaries) - len(fitting))
+            summaries = fitting
         embed_key = summarized_embed_key(chunk.chunk_hash, summaries) if summaries else None
         point = ChunkPoint(snapshot.repo, snapshot.snapshot, item.path, item.blob_sha, ordinal, chunk.chunk_hash,
                            chunk.start_line, chunk.end_line, symbol, item.language, embed_key)

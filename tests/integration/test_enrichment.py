@@ -25,6 +25,7 @@ EMBEDDINGS = "/v1/embeddings"
 SUMMARIES = {
     "rotate_keys": "Replaces every credential in the vault with a freshly minted secret.",
     "settle": "Totals the outstanding balances across bookkeeping ledgers.",
+    "reconcile": "Matches every bank statement line against the general journal entries.",
 }
 LEDGER = '''def rotate_keys(vault):
     return [key.rotate() for key in vault.keys]
@@ -93,6 +94,20 @@ def test_the_summary_is_embedded_with_the_chunks_of_its_function(indexer, server
     summarized = [t for t in _embedded_texts(server) if "def rotate_keys" in t]
     assert summarized and all(t.startswith(f"Summary: {SUMMARIES['rotate_keys']}\n") for t in summarized)
     assert len(summarized[0].split("Summary:")) == 2  # `documented` has its docstring: no summary of its own
+
+
+def test_chunks_leave_room_in_the_window_for_the_summary_so_no_code_is_cut(indexer, server, make_repo):
+    # Long enough for several full chunks: without the reserve, summary + chunk would overflow the window.
+    body = "".join(f"    total_{i} = statement.lines[{i}].amount - journal.entries[{i}].amount\n" for i in range(60))
+    repo = make_repo({"books/reconcile.py": f"def reconcile(statement, journal):\n{body}    return True\n"})
+    indexer.register("books", str(repo.path), ["main"])
+    indexed = _index(indexer, "books")
+    assert indexed.metadata("vector")["chunks_summarized"] >= 2
+    texts = [t for t in _embedded_texts(server) if "total_" in t]
+    window_chars = 256 * IndexingConfig().chunking.chars_per_token  # the estimated window of a remote model
+    assert len(texts) >= 2 and all(len(t) <= window_chars for t in texts)
+    assert all(t.startswith(f"Summary: {SUMMARIES['reconcile']}\n") for t in texts)
+    assert max(len(t) for t in texts) > window_chars * 0.6  # the chunks are full ones, not tiny pieces
 
 
 def test_a_second_run_and_another_repository_with_the_same_function_make_no_llm_request(indexer, server, ledger,

@@ -184,6 +184,13 @@ def test_the_budget_is_the_packaged_models_own_and_names_it():
     assert token_budget(MODEL, ChunkingConfig(max_chunk_tokens=128)).max_tokens == 128
 
 
+def test_a_summary_reserve_shrinks_the_budget_and_gives_its_chunks_their_own_key():
+    plain = token_budget(MODEL, ChunkingConfig())
+    reserved = token_budget(MODEL, ChunkingConfig(), reserve_tokens=64)
+    assert reserved.max_tokens == plain.max_tokens - 64 and reserved.tag != plain.tag
+    assert token_budget(MODEL, ChunkingConfig(), reserve_tokens=1000).max_tokens == 64  # a quarter stays for code
+
+
 def test_a_model_without_a_local_tokenizer_is_budgeted_by_characters():
     remote = EmbeddingResource(provider="openai", model="text-embedding-3-small", base_url="http://127.0.0.1:9/v1")
     config = ChunkingConfig(chars_per_token=4.0)

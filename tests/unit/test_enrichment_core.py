@@ -8,6 +8,7 @@ from codegraph_assets.core.enrichment import (
     enrichment_tag,
     functions_needing_summary,
     summaries_in_lines,
+    summaries_within,
     summarized_embed_key,
     summarized_embed_text,
     summary_key,
@@ -98,3 +99,14 @@ def test_a_chunk_reads_the_summaries_of_the_functions_its_lines_meet():
     assert summaries_in_lines(functions, 1, 6) == ["first", "long"]  # small functions merged into one chunk
     assert summaries_in_lines(functions, 10, 20) == ["long"]  # a piece of a long function
     assert summaries_in_lines(functions, 34, 40) == []
+
+
+def test_only_the_summaries_that_fit_the_reserve_are_kept_in_order():
+    def line_tokens(lines):
+        return [len(line.split()) for line in lines]  # one token per word, "Summary:" included
+
+    summaries = ["one two three", "four five", "six seven eight nine"]
+    assert summaries_within(summaries, line_tokens, 100) == summaries
+    assert summaries_within(summaries, line_tokens, 7) == ["one two three", "four five"]  # 4 + 3 words
+    assert summaries_within(summaries, line_tokens, 3) == []
+    assert summaries_within([], line_tokens, 10) == []
