@@ -289,18 +289,27 @@ class MetadataStore(IRGraphQueries, SummaryQueries):
         return self._present(t.chunk_sets.c.set_key, set_keys)
 
     def save_chunk_set(self, set_key: str, blob_sha: str, records: Sequence[ChunkRecord]) -> bool:
-        with self._errors(f"save chunks of blob {blob_sha}"), self.engine.begin() as conn:
+        return self.save_chunk_sets([(set_key, blob_sha, records)]) == 1
+
+    def save_chunk_sets(self, chunk_sets: Sequence[tuple[str, str, Sequence[ChunkRecord]]]) -> int:
+        """Save (set key, blob sha, chunks) of many blobs in one transaction: one commit per file would cost
+        SQLite a disk sync each. A set already stored stays as it is. Returns how many sets were new."""
+        if not chunk_sets:
+            return 0
+        with self._errors(f"save the chunks of {len(chunk_sets)} blobs"), self.engine.begin() as conn:
             _hold_gc_lock(conn, exclusive=False)
-            if not self._insert_ignore(conn, t.chunk_sets,
-                                       [{"set_key": set_key, "blob_sha": blob_sha, "chunk_count": len(records)}]):
-                return False
-            self._insert_ignore(conn, t.chunk_texts, [
-                {"chunk_hash": c.chunk_hash, "text": c.text, "embed_text": c.embed_text} for c in records])
+            new = set(self._insert_ignore_keys(conn, t.chunk_sets, [
+                {"set_key": set_key, "blob_sha": blob_sha, "chunk_count": len(records)}
+                for set_key, blob_sha, records in chunk_sets]))
+            fresh = [(set_key, records) for set_key, _, records in chunk_sets if set_key in new]
+            self._insert_ignore(conn, t.chunk_texts, list({
+                c.chunk_hash: {"chunk_hash": c.chunk_hash, "text": c.text, "embed_text": c.embed_text}
+                for _, records in fresh for c in records}.values()))
             self._insert_rows(conn, t.chunks, [
                 {"set_key": set_key, "ordinal": i, "chunk_hash": c.chunk_hash, "start_line": c.start_line,
                  "end_line": c.end_line, "symbol_id": c.symbol_id, "kind": c.kind}
-                for i, c in enumerate(records)])
-            return True
+                for set_key, records in fresh for i, c in enumerate(records)])
+            return len(new)
 
     def snapshot_chunks(self, entries: Sequence[ManifestEntry], set_key_of: dict[str, str]) -> Iterator[SnapshotChunk]:
         """Chunks of every entry (by its chunk-set key), with text, grouped by chunk set in ordinal order."""
@@ -475,19 +484,23 @@ class MetadataStore(IRGraphQueries, SummaryQueries):
 
     def _insert_ignore(self, conn, table, rows: list[dict]) -> int:
         """Insert rows whose primary key is absent; returns how many were inserted."""
+        return len(self._insert_ignore_keys(conn, table, rows))
+
+    def _insert_ignore_keys(self, conn, table, rows: list[dict]) -> list:
+        """Insert rows whose primary key is absent; returns the first key column of those inserted."""
         if not rows:
-            return 0
+            return []
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         # Primary-key order: two transactions inserting overlapping rows then lock them in the same order.
         key_columns = [c.name for c in table.primary_key.columns]
         rows = sorted(rows, key=lambda row: tuple(row[c] for c in key_columns))
-        # RETURNING counts what was really inserted; rowcount is unreliable across drivers.
+        # RETURNING says what was really inserted; rowcount is unreliable across drivers.
         key = list(table.primary_key.columns)[0]
         per_statement = max(1, min(self.batch_size, _MAX_BOUND_PARAMETERS // len(rows[0])))
-        inserted = 0
+        inserted = []
         for batch in _batches(rows, per_statement):
             statement = dialect.insert(table).values(batch).on_conflict_do_nothing().returning(key)
-            inserted += len(conn.execute(statement).all())
+            inserted.extend(row[0] for row in conn.execute(statement).all())
         return inserted
 
     @contextmanager
