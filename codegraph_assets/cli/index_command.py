@@ -17,7 +17,7 @@ from codegraph_assets.assets.targets import COMMIT_TAG, INVOCATION_TAG
 from codegraph_assets.cli.context import cli_resources
 from codegraph_assets.instance import dagster_instance
 from codegraph_assets.cli.progress import StepProgress
-from codegraph_assets.cli.up_to_date import stamp_after_run
+from codegraph_assets.cli.up_to_date import pipeline_fingerprint, stamp_after_run
 from codegraph_assets.errors import CodegraphError, ErrorCode
 from codegraph_assets.partitions import partition_key
 from codegraph_assets.registry import default_repo_name, register_repo, validate_repo_name
@@ -49,6 +49,7 @@ def run(args) -> int:
         # A repository without commits was refused above, so None cannot come back here.
         commit = commit_to_index(record, snapshot, git, config, fetch=False)  # fetched above
     print(f"indexing {name}|{snapshot} at {commit[:12]}", file=sys.stderr)
+    fingerprint = pipeline_fingerprint(config)  # before the run: a stamp certifies what the run was given
     invocation = uuid.uuid4().hex
     with StepProgress(instance, invocation):
         result = dg.materialize(
@@ -58,15 +59,24 @@ def run(args) -> int:
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         )
     if result.success:  # the next `codegraph index` of this commit and configuration can skip the run
-        with cli_resources(config) as (_, _, resources):
-            stamp_after_run(resources.metadata.open(), config, name, location, snapshot, commit,
-                            resources.tantivy.manifest_dir)
+        _stamp(config, name, location, snapshot, commit, fingerprint)
     summary = _summary(result, name, snapshot, commit, time.perf_counter() - started)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
         _print_summary(summary)
     return 0 if result.success else 1
+
+
+def _stamp(config, name: str, location, snapshot: str, commit: str, fingerprint: str) -> None:
+    """Leave the up-to-date stamp; it only saves the next run time, so failing to write it is a warning."""
+    try:
+        with cli_resources(config) as (_, _, resources):
+            stamp_after_run(resources.metadata.open(), config, name, location, snapshot, commit,
+                            resources.tantivy.manifest_dir, fingerprint)
+    except (OSError, CodegraphError) as error:
+        print(f"warning: the index is complete, but its up-to-date stamp was not written ({error}); the next "
+              "`codegraph index` of it runs the pipeline again", file=sys.stderr)
 
 
 def _summary(result: dg.ExecuteInProcessResult, repo: str, snapshot: str, commit: str, seconds: float) -> dict:

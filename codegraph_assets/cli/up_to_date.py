@@ -4,15 +4,19 @@ A no-change re-index through Dagster finds nothing to do in a fraction of a seco
 around it first imports Dagster, Qdrant, OpenAI and the model stack: seconds, which an editor hook or a
 CI step that re-indexes on every save pays each time. So every successful `codegraph index` leaves a
 stamp for its partition: the commit it indexed, the serving head it published (manifest and publish
-time), the lexical index directory, and a fingerprint of everything that decides what the pipeline
-writes (the whole `IndexingConfig`, the non-secret `CODEGRAPH_*` settings, codegraph's own source and
-the installed packages). The next `codegraph index` of that partition skips the Dagster run only when
-the ref still names that commit, the partition's heads are still exactly the stamped ones (no other run
-published since), the fingerprint is unchanged and the lexical index is still on disk. Any doubt (no
-stamp, a store that cannot be read, anything different) runs the pipeline; `--force` always does.
+time), the lexical index directory, the local vector store, and a fingerprint of everything that
+decides what the pipeline writes (the whole `IndexingConfig`, the non-secret `CODEGRAPH_*` settings,
+codegraph's own source and the installed packages), taken before the run. A run that left summaries
+to ask for later (enrichment) leaves no stamp, so the next one asks. The next `codegraph index` of that
+partition skips the Dagster run only when the ref still names that commit, the partition's heads are
+still exactly the stamped ones (no other run published since), the fingerprint is unchanged and the
+lexical index and local vector store are still on disk (a Qdrant server's points are not checked:
+`--force` after emptying one). Any doubt (no stamp, a store that cannot be read, anything different)
+runs the pipeline; `--force` always does.
 
 Stamps live under $CODEGRAPH_HOME/cli/index-stamps, one JSON file per (store, repo, snapshot). They hold
-no secrets: the store is named by a digest of its URL without the password.
+no secrets: the store is named by a digest of its URL without the password, the repository location
+(a URL may carry a token) by a digest too.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from resources.metadata_store import INDEX_STAGES, SERVING, MetadataStore, Publi
 
 _SECRET_MARKERS = ("KEY", "DSN", "PASSWORD", "TOKEN", "SECRET")
 _SOURCE_PACKAGES = ("codegraph_assets", "resources", "codegraph")
-_STAMP_VERSION = 1
+_STAMP_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -47,11 +51,12 @@ class IndexStamp:
     repo: str
     snapshot: str
     kind: str
-    location: str
+    location_digest: str  # sha256 of the location: a URL may hold credentials
     commit: str
     manifest_id: str
     published_at: str  # the serving head's publish time, as the store returned it
     lexical_index: str  # the manifest's Tantivy directory
+    local_vector_store: str | None  # the Qdrant local-mode directory; None with a Qdrant server
     fingerprint: str
 
 
@@ -66,6 +71,15 @@ def standalone_git(config: IndexingConfig) -> StandaloneGit:
     """The git operations `resource_defs` configures, without Dagster."""
     return StandaloneGit(mirrors_dir=str(codegraph_home() / "git"), timeout_s=config.timeouts.git,
                          clone_timeout_s=config.timeouts.git_clone)
+
+
+def local_vector_store() -> Path | None:
+    """The Qdrant local-mode directory `resource_defs` configures; None when a Qdrant server is used."""
+    return None if os.environ.get("CODEGRAPH_QDRANT_URL") else codegraph_home() / "qdrant"
+
+
+def location_digest(location: RepoLocation) -> str:
+    return hashlib.sha256(f"{location.kind}\0{location.location}".encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def pipeline_fingerprint(config: IndexingConfig) -> str:
@@ -104,51 +118,66 @@ def up_to_date_stamp(store: MetadataStore, git: StandaloneGit, config: IndexingC
                      location: RepoLocation, snapshot_arg: str | None) -> IndexStamp | None:
     """The stamp of the partition when indexing it now would change nothing; None when it might.
 
-    Raises what the full path would raise for the same input (a bad location, an unreachable remote):
-    the git calls are the ones `codegraph index` makes anyway, so the answer is the same either way.
+    Raises what the full path would raise for the same input (an unreachable remote): the git calls are
+    the ones `codegraph index` makes anyway. A remote is fetched only when a stamp exists to check.
     """
     try:
         registered = store.get_repo(name)
-    except (SQLAlchemyError, CodegraphError):  # a new or unmigrated store: the pipeline sets it up
+    except CodegraphError:  # a new or unmigrated store (its errors come classified): the pipeline sets it up
         return None
     if registered is None or registered.location != location.location or registered.kind != location.kind:
         return None
+    snapshot = _snapshot(git, name, location, snapshot_arg)  # a registered remote's mirror exists
+    stamp = _read_stamp(store, name, snapshot) if snapshot in registered.refs else None
+    if stamp is None or stamp.location_digest != location_digest(location):
+        return None
     git.sync(name, location.kind, location.location)
-    snapshot = (snapshot_arg or git.default_branch(name, location.kind, location.location)
-                or git.head_commit(name, location.kind, location.location))
-    if not snapshot or snapshot not in registered.refs:
-        return None
-    path = stamp_path(store, name, snapshot)
-    try:
-        stamp = IndexStamp(**json.loads(path.read_text()))
-    except (OSError, ValueError, TypeError):  # none yet, or unreadable: run and write a new one
-        return None
-    if stamp.version != _STAMP_VERSION or (stamp.kind, stamp.location) != (location.kind, location.location):
+    if _snapshot(git, name, location, snapshot_arg) != snapshot:  # the remote's default branch changed
         return None
     commit = resolve_commit(registered, snapshot, git, config, fetch=False)  # synced above
     if commit != stamp.commit or manifest_id_for(name, commit, config) != stamp.manifest_id:
         return None
     try:
         heads = [h for h in store.published_heads() if (h.repo, h.snapshot) == (name, snapshot)]
-    except (SQLAlchemyError, CodegraphError):
+    except CodegraphError:
         return None
-    if not _heads_match(heads, stamp):
+    if not _heads_match(heads, stamp) or not (Path(stamp.lexical_index) / "meta.json").is_file():
         return None
-    if not (Path(stamp.lexical_index) / "meta.json").is_file():
+    vectors = local_vector_store()
+    if (str(vectors) if vectors else None) != stamp.local_vector_store or (vectors and not vectors.is_dir()):
         return None
     return stamp if stamp.fingerprint == pipeline_fingerprint(config) else None
 
 
+def _snapshot(git: StandaloneGit, name: str, location: RepoLocation, snapshot_arg: str | None) -> str | None:
+    """The snapshot `codegraph index` picks: the one asked for, else the default branch, else HEAD's commit."""
+    return (snapshot_arg or git.default_branch(name, location.kind, location.location)
+            or git.head_commit(name, location.kind, location.location))
+
+
+def _read_stamp(store: MetadataStore, name: str, snapshot: str) -> IndexStamp | None:
+    try:
+        stamp = IndexStamp(**json.loads(stamp_path(store, name, snapshot).read_text()))
+    except (OSError, ValueError, TypeError):  # none yet, unreadable, or of another version: run and rewrite
+        return None
+    return stamp if stamp.version == _STAMP_VERSION else None
+
+
 def stamp_after_run(store: MetadataStore, config: IndexingConfig, name: str, location: RepoLocation,
-                    snapshot: str, commit: str, lexical_index_of) -> IndexStamp | None:
-    """The stamp of a run that just succeeded, when it left the partition serving its commit."""
+                    snapshot: str, commit: str, lexical_index_of, fingerprint: str) -> IndexStamp | None:
+    """The stamp of a run that just succeeded, when it left the partition serving its commit with nothing
+    left for a later run to do. `fingerprint` is `pipeline_fingerprint` taken before the run started."""
     serving = store.serving(name, snapshot)
     manifest_id = manifest_id_for(name, commit, config)
     if serving is None or serving.manifest_id != manifest_id or serving.published_at is None:
         return None
-    stamp = IndexStamp(_STAMP_VERSION, name, snapshot, location.kind, location.location, commit, manifest_id,
-                       serving.published_at, str(lexical_index_of(name, snapshot, manifest_id)),
-                       pipeline_fingerprint(config))
+    enrichment = store.lexical_enrichment(name, snapshot, manifest_id)
+    if enrichment is not None and enrichment.pending_paths:  # summaries still to ask for: the next run asks
+        return None
+    vectors = local_vector_store()
+    stamp = IndexStamp(_STAMP_VERSION, name, snapshot, location.kind, location_digest(location), commit,
+                       manifest_id, serving.published_at, str(lexical_index_of(name, snapshot, manifest_id)),
+                       str(vectors) if vectors else None, fingerprint)
     record_stamp(store, stamp)
     return stamp
 
@@ -163,16 +192,20 @@ def _heads_match(heads: list[PublishedSnapshot], stamp: IndexStamp) -> bool:
     return by_stage[SERVING].published_at == stamp.published_at
 
 
-
 def answer_if_up_to_date(args) -> dict | None:
     """`codegraph index`'s summary when the partition is up to date (see the module docstring), else None."""
     started = time.perf_counter()
     config = load_indexing_config()
     location = parse_location(args.location)
     name = validate_repo_name(args.repo or default_repo_name(location.location))
-    store = open_metadata_store(config)
+    try:
+        store = open_metadata_store(config)
+    except (SQLAlchemyError, ValueError):  # a bad store setting: the pipeline's own path reports it
+        return None
     try:
         stamp = up_to_date_stamp(store, standalone_git(config), config, name, location, args.snapshot)
+    except (SQLAlchemyError, OSError):  # a new or unmigrated store, an unreadable file: run the pipeline
+        return None
     finally:
         store.close()
     if stamp is None:

@@ -55,15 +55,15 @@ def build_lexical(repo: RepoRecord, snapshot: SourceSnapshot, store: MetadataSto
             remove_paths = sorted({e.path for e in removed} | (set(own.pending_paths) if own else set()))
             statuses = store.document_statuses(doc_key(e.blob_sha, config) for e in added)
             pending: set[str] = set()
-            # Forgotten first: an index rebuilt under other options never carries a stale record.
-            store.record_lexical_enrichment(*partition, snapshot.manifest_id, None)
             documents = _documents(repo, added, statuses, store, git, config, stats, summarizer, pending)
             stats.counts["documents_added"] = tantivy.build(*partition, snapshot.manifest_id, base_manifest_id=base,
                                                             remove_paths=remove_paths, add=documents)
             stats.counts["documents_removed"] = len(remove_paths)
-            if enrichment:
-                store.record_lexical_enrichment(*partition, snapshot.manifest_id,
-                                                LexicalEnrichment(enrichment, tuple(sorted(pending))))
+            # Recorded once the new index is in place (a build that dies leaves the previous index and its
+            # record together); None: built without enrichment.
+            store.record_lexical_enrichment(*partition, snapshot.manifest_id,
+                                            LexicalEnrichment(enrichment, tuple(sorted(pending))) if enrichment
+                                            else None)
         if summarizer:
             summarizer.report()
         stats.counts["documents_total"] = tantivy.document_count(*partition, snapshot.manifest_id)

@@ -188,6 +188,30 @@ def test_functions_over_the_per_run_cap_are_summarized_by_the_next_run(indexer, 
     assert third["documents_added"] == 0 and len(server.requests_to(CHAT)) == 2
 
 
+def test_a_run_with_summaries_still_to_ask_for_leaves_no_up_to_date_stamp(indexer, server, make_repo):
+    """`codegraph index` would otherwise answer "up to date" and never ask for the deferred summaries."""
+    import dagster as dg
+
+    from codegraph_assets.cli.up_to_date import stamp_after_run
+    from resources.git import parse_location
+
+    repo = make_repo({"vault/ledger.py": LEDGER, "books.py": BOOKS})
+    indexer.register("ledger", str(repo.path), ["main"])
+    capped = {"ops": {op: {"config": {"enrichment": {"enabled": True, "max_summaries_per_run": 1}}}
+                      for op in ("ir", "lexical", "chunk", "vector")}}
+    config = IndexingConfig.model_validate({"enrichment": {"enabled": True, "max_summaries_per_run": 1}})
+
+    def stamp():
+        with dg.build_resources(indexer.resources) as r:
+            return stamp_after_run(r.metadata.open(), config, "ledger", parse_location(str(repo.path)), "main",
+                                   repo.git("rev-parse", "HEAD"), r.tantivy.manifest_dir, "fingerprint")
+
+    assert _index(indexer, "ledger", run_config=capped).metadata("lexical")["summaries_deferred"] == 1
+    assert stamp() is None
+    assert _index(indexer, "ledger", run_config=capped).metadata("lexical")["summaries_deferred"] == 0
+    assert stamp() is not None
+
+
 @pytest.mark.postgres
 def test_summaries_with_the_postgres_metadata_store(codegraph_home, server, make_repo, postgres_database):
     store = MetadataStoreResource(backend="postgres", postgres_dsn=postgres_database)

@@ -119,3 +119,13 @@ def test_the_stamp_holds_no_secret(indexed):
     assert forced["up_to_date"] is False and summary["up_to_date"] is True  # a key changes nothing written
     stamps = list((Path(env["CODEGRAPH_HOME"]) / "cli" / "index-stamps").glob("*"))
     assert stamps and all(secret not in path.read_text() for path in stamps)
+    # The location is kept as a digest: a remote's URL may carry a token.
+    assert all(str(repo.path) not in path.read_text() for path in stamps)
+
+
+def test_a_deleted_local_vector_store_runs_the_pipeline(indexed):
+    env, repo, first = indexed
+    shutil.rmtree(Path(env["CODEGRAPH_HOME"]) / "qdrant")
+    summary, _ = index(env, str(repo.path))
+    assert summary["up_to_date"] is False
+    assert summary["stages"]["vector"]["points_total"] == first["stages"]["vector"]["points_total"]
