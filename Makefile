@@ -32,7 +32,7 @@ test: setup
 # re-index; corpus attrs 25.4.0 from PyPI (and 25.3.0 for the incremental one) plus the CPython stdlib.
 bench: setup
 	$(PY) -m pip install --quiet -c requirements.lock -e '.[bench]'
-	$(PY) bench/pipeline.py --backends onnx,onnx-int8
+	$(PY) bench/pipeline.py --backends onnx,onnx-int8 --backend-sample 600
 	$(PY) bench/peer_llamaindex.py --backends torch,onnx-int8
 	$(PY) bench/incremental.py
 

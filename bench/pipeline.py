@@ -1,7 +1,7 @@
 """bench/pipeline: stage throughput of a cold index, each stage against its raw library in the same run.
 
     .venv/bin/python bench/pipeline.py [--package attrs==25.4.0] [--stdlib | --no-stdlib | --stdlib-only]
-                                       [--backends onnx,onnx-int8] [--json]
+                                       [--backends onnx,onnx-int8] [--backend-sample N] [--json]
 
 Downloads the sdist from PyPI, commits it into a temp git repository and indexes it through Dagster
 exactly as `codegraph index` does (all four assets, the packaged local model, an isolated CODEGRAPH_HOME).
@@ -53,6 +53,9 @@ def main() -> int:
                         help="only the standard library part: no package, no vector stage, no model")
     parser.add_argument("--backends", default="", help="comma-separated embedding backends to compare with torch "
                         "on the same texts (onnx, onnx-int8; needs the onnx extra)")
+    parser.add_argument("--backend-sample", type=int, default=0, metavar="N",
+                        help="compare the backends on N evenly spaced texts, against a torch encode of those N "
+                             "(default: all texts; `make bench` uses 600 to fit its time)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     backends = [b for b in args.backends.split(",") if b]
@@ -62,14 +65,16 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="codegraph-bench-"))
     try:
-        figures = _run(name, version, args.stdlib or args.stdlib_only, backends, work, package=not args.stdlib_only)
+        figures = _run(name, version, args.stdlib or args.stdlib_only, backends, work, package=not args.stdlib_only,
+                       backend_sample=args.backend_sample)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print_figures(figures, args.json)
     return 0
 
 
-def _run(name: str, version: str, stdlib: bool, backends: list[str], work: Path, *, package: bool = True) -> dict:
+def _run(name: str, version: str, stdlib: bool, backends: list[str], work: Path, *, package: bool = True,
+         backend_sample: int = 0) -> dict:
     os.environ["CODEGRAPH_HOME"] = str(work / "home")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import dagster as dg  # after CODEGRAPH_HOME: resource defaults are read at import
@@ -159,7 +164,18 @@ def _run(name: str, version: str, stdlib: bool, backends: list[str], work: Path,
     figures["peak RSS, this process (RUSAGE_SELF)"] = f"{self_peak_kb / 1024:.0f} MB"
     figures["peak RSS, largest child (/proc VmHWM)"] = children.largest()
     if backends:
-        figures.update(compare_backends(embeddings, texts, torch_vectors[0], raw_encode_s, backends))
+        sample, vectors, reference_s = texts, torch_vectors[0], raw_encode_s
+        if 0 < backend_sample < len(texts):
+            # Evenly spaced, so the sample keeps the corpus's mix of lengths; its own torch encode is the reference.
+            picked = [int(i * len(texts) / backend_sample) for i in range(backend_sample)]
+            sample, vectors = [texts[i] for i in picked], torch_vectors[0][picked]
+            began = time.perf_counter()
+            embeddings.local_model().encode(sample, batch_size=embeddings.local_batch_size(), convert_to_numpy=True,
+                                            normalize_embeddings=True, show_progress_bar=False)
+            reference_s = time.perf_counter() - began
+            figures["backend sample"] = (f"{backend_sample} of {len(texts)} texts, evenly spaced; their raw torch "
+                                         f"encode {reference_s:.2f} s")
+        figures.update(compare_backends(embeddings, sample, vectors, reference_s, backends))
     if stdlib:
         figures.update(_stdlib(index, indexed_entries, work))
     return figures
