@@ -20,7 +20,10 @@ from operator import attrgetter
 from tree_sitter import Node
 
 from codegraph_assets.core.ir_model import (
+    DEFINE,
+    READ,
     STAR_IMPORT,
+    WRITE,
     Edge,
     EdgeKind,
     Occurrence,
@@ -34,9 +37,6 @@ from codegraph_assets.core.ir_packing import OccurrenceRow
 from codegraph_assets.core.ir_scopes import ScopeCursor, nest, sweep
 from codegraph_assets.core.ir_symbols import TYPE_KINDS, simple_descriptor
 
-READ = SymbolRole.REFERENCE | SymbolRole.READ
-WRITE = SymbolRole.REFERENCE | SymbolRole.WRITE
-DEFINE = SymbolRole.DEFINITION | SymbolRole.WRITE
 _START_BYTE = attrgetter("start_byte")
 # Assignment node types → whether they also read their target (`+=`).
 _ASSIGNMENTS = {"assignment_expression": False, "augmented_assignment_expression": True,

@@ -38,6 +38,12 @@ class SymbolRole(IntFlag):
     TEST = 32
 
 
+# The role sets the reference binders record (core/ir_python.py, core/ir_lexical.py).
+READ = SymbolRole.REFERENCE | SymbolRole.READ
+WRITE = SymbolRole.REFERENCE | SymbolRole.WRITE
+DEFINE = SymbolRole.DEFINITION | SymbolRole.WRITE  # a variable or parameter bound for the first time
+
+
 @dataclass(frozen=True, slots=True)
 class Span:
     """A source range; lines are 1-based inclusive, columns 0-based byte offsets."""

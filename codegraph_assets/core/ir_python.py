@@ -17,7 +17,10 @@ from operator import attrgetter
 from tree_sitter import Node
 
 from codegraph_assets.core.ir_model import (
+    DEFINE,
+    READ,
     STAR_IMPORT,
+    WRITE,
     Edge,
     EdgeKind,
     Occurrence,
@@ -31,9 +34,6 @@ from codegraph_assets.core.ir_packing import OccurrenceRow
 from codegraph_assets.core.ir_scopes import ScopeCursor, nest, sweep
 from codegraph_assets.core.ir_symbols import simple_descriptor
 
-READ = SymbolRole.REFERENCE | SymbolRole.READ
-WRITE = SymbolRole.REFERENCE | SymbolRole.WRITE
-DEFINE = SymbolRole.DEFINITION | SymbolRole.WRITE  # a variable or parameter bound for the first time
 _READ = int(READ)  # the hot loop builds rows of plain ints (see ir_packing.OccurrenceRow)
 _UNSEEN = object()
 
