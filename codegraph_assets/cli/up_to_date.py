@@ -127,7 +127,10 @@ def up_to_date_stamp(store: MetadataStore, git: StandaloneGit, config: IndexingC
         return None
     if registered is None or registered.location != location.location or registered.kind != location.kind:
         return None
-    snapshot = _snapshot(git, name, location, snapshot_arg)  # a registered remote's mirror exists
+    try:
+        snapshot = _snapshot(git, name, location, snapshot_arg)  # from a remote's mirror, before fetching
+    except CodegraphError:  # no mirror (deleted by hand): the pipeline clones it again
+        return None
     stamp = _read_stamp(store, name, snapshot) if snapshot in registered.refs else None
     if stamp is None or stamp.location_digest != location_digest(location):
         return None
