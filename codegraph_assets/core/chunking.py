@@ -22,12 +22,14 @@ import bisect
 import hashlib
 from dataclasses import dataclass
 
+import numpy as np
+
 from codegraph_assets.config import ChunkingConfig
 from codegraph_assets.core.ir_model import DocumentIR, Symbol
 from codegraph_assets.core.languages import PARSEABLE_LANGUAGES
 from codegraph_assets.core.syntax_tiles import Tile, read_outline, tiles, unglue_comments
 from codegraph_assets.core.text_lines import split_lines
-from codegraph_assets.core.token_budget import TokenBudget, TokenCounter
+from codegraph_assets.core.token_budget import TokenBudget
 from codegraph_assets.errors import CodegraphError, ErrorCode
 
 # Bump when chunk boundaries or embed text change: it is part of every chunk-set key.
@@ -58,7 +60,13 @@ def chunk_document(content: bytes, ir: DocumentIR | None, language: str | None, 
     if not any(line.strip() for line in lines):
         return []
     cutter = _Cutter(lines, budget.counter.line_tokens(lines), ir.symbols if ir else [], config, budget)
-    if ir is not None and language in PARSEABLE_LANGUAGES and ir.symbols and ir.outline:
+    if ir is not None and language in PARSEABLE_LANGUAGES and ir.symbols:
+        if not ir.outline:  # every parse stores one (IR extractor 3): this IR was not made by the parse worker
+            raise CodegraphError(
+                ErrorCode.CHUNK_BUILD_ERROR, f"a parsed {language} document with {len(ir.symbols)} symbols has no "
+                "syntax outline to cut along", input=language,
+                fix="the IR cache is inconsistent: bump IR_EXTRACTOR_VERSION or delete the document, then "
+                "re-materialize ir")
         ranges = cutter.merge_small(cutter.split(1, len(lines), [read_outline(ir.outline)]))
     else:
         ranges = cutter.windows(1, len(lines), config.text_window_lines)
@@ -77,7 +85,7 @@ class _Cutter:
         # What a chunk's text may hold: the budget less the model's special tokens and the header's share.
         self.special_tokens = budget.special_tokens  # a tokenizer call each time it is read
         self.header_tokens: dict[str, int] = {}  # header → its tokens less the special ones: headers repeat
-        self.additive = _additive_over_lines(budget.counter)
+        self.additive = budget.counter.additive_over_lines
         self.room = budget.max_tokens - self.special_tokens - config.max_header_tokens
         if self.room < 1:
             raise CodegraphError(
@@ -86,8 +94,11 @@ class _Cutter:
                 input="chunking.max_header_tokens", fix="set it well below the budget (the default is 40 of 256)")
         self.definition_starts = sorted({s.enclosing.start_line for s in symbols})
         self.by_id = {s.symbol_id: s for s in symbols}
-        # (first line, last line, symbol) of every definition, read once per chunk by _symbol_of.
-        self.extents = [(s.enclosing.start_line, s.enclosing.end_line, s) for s in symbols]
+        # First and last line of every definition, in document order: _symbol_of and _holding look at all of
+        # them for every chunk, as arrays (a module of hundreds of functions makes as many chunks).
+        self.firsts = np.array([s.enclosing.start_line for s in symbols], dtype=np.int64)
+        self.lasts = np.array([s.enclosing.end_line for s in symbols], dtype=np.int64)
+        self.sizes = self.lasts - self.firsts
 
     def tokens(self, start: int, end: int) -> int:
         return self.prefix[end] - self.prefix[start - 1]
@@ -177,9 +188,17 @@ class _Cutter:
         return start, end
 
     def _holding(self, start: int, end: int) -> str | None:
+        """The smallest definition holding the whole range (the first in document order on a tie)."""
         start, end = self._trimmed(start, end)
-        holding = [s for s in self.symbols if s.enclosing.start_line <= start and end <= s.enclosing.end_line]
-        return min(holding, key=lambda s: s.enclosing.end_line - s.enclosing.start_line).symbol_id if holding else None
+        symbol = self._smallest((self.firsts <= start) & (self.lasts >= end))
+        return symbol.symbol_id if symbol else None
+
+    def _smallest(self, candidates: np.ndarray) -> Symbol | None:
+        """The smallest of the definitions where `candidates` is true; the first in document order on a tie."""
+        indexes = np.flatnonzero(candidates)
+        if not len(indexes):
+            return None
+        return self.symbols[int(indexes[np.argmin(self.sizes[indexes])])]  # argmin: the first of equal sizes
 
     def _defines(self, tile: Tile) -> bool:
         at = bisect.bisect_left(self.definition_starts, tile.start)
@@ -242,13 +261,8 @@ class _Cutter:
         """The smallest definition covering at least half of the chunk (a method with its class's closing
         brace is the method's chunk; a class line with a few small methods is the class's)."""
         start, end = self._trimmed(start, end)
-        half = (end - start + 1) / 2
-        smallest, size = None, 0
-        for first, last, symbol in self.extents:  # the first smallest wins a tie, in document order
-            if ((end if end < last else last) - (start if start > first else first) + 1 >= half
-                    and (smallest is None or last - first < size)):
-                smallest, size = symbol, last - first
-        return smallest
+        overlap = np.minimum(self.lasts, end) - np.maximum(self.firsts, start) + 1
+        return self._smallest(overlap >= (end - start + 1) / 2)
 
     def _header(self, symbol: Symbol | None, start: int, language: str | None, default_kind: str) -> str:
         """`python method Cart.add` and the signatures of its definitions that start above the chunk."""
@@ -274,20 +288,6 @@ class _Cutter:
         if tokens is None:
             tokens = self.header_tokens[header] = self.budget.counter.count(header) - self.special_tokens
         return tokens
-
-
-def _additive_over_lines(counter: TokenCounter) -> bool:
-    """Whether a text's tokens are exactly its lines' tokens summed, with nothing for the newlines: true of
-    BERT-style tokenizers (WordPiece words, cut at whitespace and punctuation by BertPreTokenizer after a
-    character-by-character BertNormalizer), so no token ever spans a newline. Any other counter is asked."""
-    tokenizer = getattr(counter, "tokenizer", None)
-    if tokenizer is None:
-        return False
-    from tokenizers import models, normalizers, pre_tokenizers
-
-    return (isinstance(tokenizer.model, models.WordPiece)
-            and isinstance(tokenizer.pre_tokenizer, pre_tokenizers.BertPreTokenizer)
-            and (tokenizer.normalizer is None or isinstance(tokenizer.normalizer, normalizers.BertNormalizer)))
 
 
 def _absorb_blank(ranges: list[tuple[int, int]], lines: list[str]) -> list[tuple[int, int]]:

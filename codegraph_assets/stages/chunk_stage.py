@@ -12,7 +12,7 @@ from codegraph_assets.core.ir_parser import count_lines
 from codegraph_assets.core.token_budget import TokenBudget
 from codegraph_assets.core.source import SourceSnapshot
 from codegraph_assets.errors import CodegraphError, ErrorCode
-from codegraph_assets.stages.documents import STATUS_BINARY, TEXT_ONLY_STATUSES, doc_key, unique_blobs
+from codegraph_assets.stages.documents import STATUS_BINARY, STATUS_PARSED, doc_key, unique_blobs
 from codegraph_assets.stages.stats import StageStats
 from resources.embedding_tokens import token_budget
 from resources.embeddings import EmbeddingResource
@@ -56,24 +56,25 @@ def build_chunks(repo: RepoRecord, snapshot: SourceSnapshot, store: MetadataStor
     present = store.present_chunk_sets(set_key(e.blob_sha) for e in entries)
     todo = [e for e in unique_blobs(entries) if set_key(e.blob_sha) not in present]
     stats.add("files_cached", len(entries) - len(todo))
-    # Saved a batch of files per transaction (one commit per file would cost SQLite a disk sync each); a
-    # killed run keeps every batch it committed and resumes after them.
-    pending: list[tuple[str, str, list]] = []
-    for entry, content in git.read_blobs(repo.name, repo.kind, repo.location, todo):  # type: ignore[arg-type]
-        key = doc_keys[entry.blob_sha]
-        status = statuses[key][0]
-        document = None if status in (*TEXT_ONLY_STATUSES, STATUS_BINARY) else store.load_document(key)
-        _check_consistent(document, content, entry.path)
-        records = [] if status == STATUS_BINARY else chunk_document(content, document, entry.language,
-                                                                    config.chunking, budget)
-        pending.append((set_key(entry.blob_sha), entry.blob_sha, records))
-        if len(pending) >= config.batch.store_batch_size:
-            store.save_chunk_sets(pending)
-            pending = []
-        stats.add("files_chunked")
-        stats.add("chunks_created", len(records))
-        stats.bytes_processed += len(content)
-    store.save_chunk_sets(pending)
+    # A batch of files at a time: their IR read in a few queries, their chunk sets saved in one transaction
+    # (one commit per file would cost SQLite a disk sync each); a killed run keeps every batch it committed
+    # and resumes after them.
+    for first in range(0, len(todo), config.batch.store_batch_size):
+        batch = todo[first:first + config.batch.store_batch_size]
+        # Text-only files (no grammar, parse timeout or crash) have no IR to read: they are cut into windows.
+        documents = store.chunking_documents(doc_keys[e.blob_sha] for e in batch
+                                             if statuses[doc_keys[e.blob_sha]][0] == STATUS_PARSED)
+        chunk_sets: list[tuple[str, str, list]] = []
+        for entry, content in git.read_blobs(repo.name, repo.kind, repo.location, batch):  # type: ignore[arg-type]
+            document = documents.get(doc_keys[entry.blob_sha])
+            _check_consistent(document, content, entry.path)
+            binary = statuses[doc_keys[entry.blob_sha]][0] == STATUS_BINARY
+            records = [] if binary else chunk_document(content, document, entry.language, config.chunking, budget)
+            chunk_sets.append((set_key(entry.blob_sha), entry.blob_sha, records))
+            stats.add("files_chunked")
+            stats.add("chunks_created", len(records))
+            stats.bytes_processed += len(content)
+        store.save_chunk_sets(chunk_sets)
     stats.counts["files_total"] = len(entries)
     store.publish(snapshot.repo, snapshot.snapshot, STAGE, snapshot.commit, snapshot.manifest_id)
     return stats.finish(config.metrics.min_duration_epsilon)
@@ -84,6 +85,11 @@ def _check_consistent(document: DocumentIR | None, content: bytes, path: str) ->
     if document is None:
         return
     lines = count_lines(content)
+    if document.symbols and not document.outline:
+        raise CodegraphError(
+            ErrorCode.CHUNK_BUILD_ERROR, f"the stored IR of {path} has symbols but no syntax outline to cut along",
+            input=path, fix="the IR cache is inconsistent: bump IR_EXTRACTOR_VERSION or delete the document, "
+            "then re-materialize ir")
     beyond = [s.symbol_id for s in document.symbols if s.enclosing.end_line > lines or s.enclosing.start_line < 1]
     if document.line_count != lines or beyond:
         raise CodegraphError(

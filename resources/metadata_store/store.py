@@ -219,24 +219,24 @@ class MetadataStore(IRGraphQueries, SummaryQueries):
 
     def save_documents(self, documents: Iterable[tuple[str, str, str, DocumentIR]]) -> int:
         """Store (doc_key, blob_sha, status, ir) rows that are absent; returns how many were new."""
-        saved = 0
-        graphs: list[dict] = []
+        unique = sorted({doc_key: (doc_key, blob_sha, status, ir)
+                         for doc_key, blob_sha, status, ir in documents}.values(), key=lambda d: d[0])
+        if not unique:
+            return 0
         with self._errors("save IR documents"), self.engine.begin() as conn:
             _hold_gc_lock(conn, exclusive=False)
-            for doc_key, blob_sha, status, ir in sorted(documents, key=lambda d: d[0]):
-                inserted = self._insert_ignore(conn, t.ir_documents, [{
-                    "doc_key": doc_key, "blob_sha": blob_sha, "language": ir.language, "status": status,
-                    "parse_errors": ir.parse_errors, "line_count": ir.line_count, "imports": json.dumps(ir.imports),
-                }])
-                if not inserted:
-                    continue  # another run stored this blob first; its rows are identical
-                saved += 1
-                self._insert_rows(conn, t.ir_symbols, [_symbol_row(doc_key, i, s) for i, s in enumerate(ir.symbols)])
-                graphs.append({"doc_key": doc_key, "graph": ir.packed_graph(),
-                               "interface": json.dumps(ir.interface().to_json())})
-            # One multi-row statement per batch rather than one per document (each costs a compile).
-            self._insert_ignore(conn, t.ir_document_graphs, graphs)
-        return saved
+            # A document another run stored first is skipped whole: its rows are identical.
+            new = set(self._insert_ignore_keys(conn, t.ir_documents, [
+                {"doc_key": doc_key, "blob_sha": blob_sha, "language": ir.language, "status": status,
+                 "parse_errors": ir.parse_errors, "line_count": ir.line_count, "imports": json.dumps(ir.imports)}
+                for doc_key, blob_sha, status, ir in unique]))
+            fresh = [(doc_key, ir) for doc_key, _, _, ir in unique if doc_key in new]
+            self._insert_rows(conn, t.ir_symbols, [_symbol_row(doc_key, i, s)
+                                                   for doc_key, ir in fresh for i, s in enumerate(ir.symbols)])
+            self._insert_ignore(conn, t.ir_document_graphs, [
+                {"doc_key": doc_key, "graph": ir.packed_graph(), "interface": json.dumps(ir.interface().to_json())}
+                for doc_key, ir in fresh])
+        return len(new)
 
     def load_document(self, doc_key: str) -> DocumentIR | None:
         """A stored document; its occurrences and edges unpack when first read."""
@@ -282,6 +282,28 @@ class MetadataStore(IRGraphQueries, SummaryQueries):
             for batch in _batches(list(doc_keys), self.batch_size):
                 for r in conn.execute(select(s).where(s.c.doc_key.in_(batch)).order_by(s.c.doc_key, s.c.ordinal)):
                     result.setdefault(r.doc_key, []).append(_symbol_from_row(r))
+        return result
+
+    def chunking_documents(self, doc_keys: Iterable[str]) -> dict[str, DocumentIR]:
+        """doc_key → its document holding what the chunker reads (language, line count, symbols, syntax
+        outline), for many documents at once: three queries a batch instead of three a document, and no
+        occurrences or edges built."""
+        from codegraph_assets.core.ir_packing import unpack_outline
+
+        d, g = t.ir_documents, t.ir_document_graphs
+        keys = list(doc_keys)
+        symbols = self.document_symbols(keys)
+        result: dict[str, DocumentIR] = {}
+        with self._errors("read IR documents for chunking"), self.engine.connect() as conn:
+            for batch in _batches(keys, self.batch_size):
+                outlines = {r.doc_key: unpack_outline(r.graph)
+                            for r in conn.execute(select(g.c.doc_key, g.c.graph).where(g.c.doc_key.in_(batch)))}
+                rows = conn.execute(select(d.c.doc_key, d.c.language, d.c.line_count, d.c.parse_errors)
+                                    .where(d.c.doc_key.in_(batch)))
+                for r in rows:
+                    result[r.doc_key] = DocumentIR(r.language, symbols=symbols.get(r.doc_key, []),
+                                                   parse_errors=r.parse_errors, line_count=r.line_count,
+                                                   outline=outlines.get(r.doc_key, b""))
         return result
 
     # -- chunks ----------------------------------------------------------------------------------
@@ -482,24 +504,25 @@ class MetadataStore(IRGraphQueries, SummaryQueries):
         for batch in _batches(rows, self.batch_size):
             conn.execute(table.insert(), batch)
 
-    def _insert_ignore(self, conn, table, rows: list[dict]) -> int:
-        """Insert rows whose primary key is absent; returns how many were inserted."""
-        return len(self._insert_ignore_keys(conn, table, rows))
+    def _insert_ignore(self, conn, table, rows: list[dict]) -> None:
+        """Insert rows whose primary key is absent. One statement executed for many rows (the driver's
+        executemany), compiled once: a multi-row VALUES statement costs SQLAlchemy a compile per batch."""
+        if not rows:
+            return
+        statement = _dialect_of(conn).insert(table).on_conflict_do_nothing()
+        for batch in _batches(_in_key_order(table, rows), self.batch_size):
+            conn.execute(statement, batch)
 
     def _insert_ignore_keys(self, conn, table, rows: list[dict]) -> list:
         """Insert rows whose primary key is absent; returns the first key column of those inserted."""
         if not rows:
             return []
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        # Primary-key order: two transactions inserting overlapping rows then lock them in the same order.
-        key_columns = [c.name for c in table.primary_key.columns]
-        rows = sorted(rows, key=lambda row: tuple(row[c] for c in key_columns))
         # RETURNING says what was really inserted; rowcount is unreliable across drivers.
         key = list(table.primary_key.columns)[0]
         per_statement = max(1, min(self.batch_size, _MAX_BOUND_PARAMETERS // len(rows[0])))
         inserted = []
-        for batch in _batches(rows, per_statement):
-            statement = dialect.insert(table).values(batch).on_conflict_do_nothing().returning(key)
+        for batch in _batches(_in_key_order(table, rows), per_statement):
+            statement = _dialect_of(conn).insert(table).values(batch).on_conflict_do_nothing().returning(key)
             inserted.extend(row[0] for row in conn.execute(statement).all())
         return inserted
 
@@ -529,6 +552,17 @@ class MetadataStore(IRGraphQueries, SummaryQueries):
             raise CodegraphError(ErrorCode.DB_ERROR, f"metadata store {_redact(self.url)} failed to {action}: "
                                  f"{exc.__class__.__name__}: {detail}", input=_redact(self.url),
                                  fix="check the database schema (migrations) and the connection") from exc
+
+
+def _dialect_of(conn):
+    """The dialect module whose `insert` has ON CONFLICT DO NOTHING."""
+    return postgresql if conn.dialect.name == "postgresql" else sqlite
+
+
+def _in_key_order(table, rows: list[dict]) -> list[dict]:
+    """Rows in primary-key order: two transactions inserting overlapping rows then lock them in the same order."""
+    key_columns = [c.name for c in table.primary_key.columns]
+    return sorted(rows, key=lambda row: tuple(row[c] for c in key_columns))
 
 
 def _hold_gc_lock(conn, *, exclusive: bool) -> None:

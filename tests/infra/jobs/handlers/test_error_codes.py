@@ -166,6 +166,25 @@ def test_ir_that_does_not_match_its_blob_is_a_chunk_build_error(codegraph_home, 
     assert "svc/jobs.py" in result.error
 
 
+def test_parsed_ir_without_a_syntax_outline_is_a_chunk_build_error_not_line_windows(codegraph_home, repo, payload):
+    handler = IRBuildHandler()
+    assert run(handler, payload).success
+    blob = repo.git("rev-parse", "HEAD:svc/jobs.py")
+    store = handler.resources["metadata"].open()
+    key = doc_key(blob, load_indexing_config())
+    stored = store.load_document(key)
+    assert stored.symbols and stored.outline
+    # The same symbols and lines, stored without the outline the parse worker always keeps.
+    outline_lost = DocumentIR("python", stored.symbols, line_count=stored.line_count)
+    with store.engine.begin() as conn:
+        for table in ("ir_symbols", "ir_document_graphs", "ir_documents"):
+            conn.exec_driver_sql(f"DELETE FROM {table} WHERE doc_key = ?", (key,))
+    store.save_documents([(key, blob, "parsed", outline_lost)])
+    result = run(ChunkBuildHandler(), payload)
+    assert_error(result, ErrorCode.CHUNK_BUILD_ERROR)
+    assert "svc/jobs.py" in result.error and "outline" in result.error
+
+
 def test_running_out_of_memory_is_out_of_memory(codegraph_home, make_repo, tmp_path):
     repo = make_repo({"data/huge.py": "x = 1\n" * 30_000_000})  # 180 MB of source
     script = textwrap.dedent(f"""

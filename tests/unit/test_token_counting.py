@@ -1,0 +1,75 @@
+"""The chunk budget's token counts are the packaged model's own: the per-word WordPiece cache that counts
+plain ASCII lines gives exactly what the real fast tokenizer gives, line by line, on real code and on
+lines made to break its assumptions (non-ASCII, control characters, added tokens, overlong words)."""
+
+from __future__ import annotations
+
+import sysconfig
+from pathlib import Path
+
+from tokenizers import Tokenizer
+
+from codegraph_assets.config import ChunkingConfig
+from codegraph_assets.core.text_lines import split_lines
+from codegraph_assets.core.token_budget import HuggingFaceTokenCounter
+from resources.embedding_tokens import token_budget
+from resources.embeddings import EmbeddingResource
+
+TRICKY_LINES = [
+    "", " ", "\t\t", "x", "def __init__(self, *args, **kwargs) -> None:  # noqa: E501",
+    "    return f'{a!r:>10}' + \"\\\\\" + `b` | ~c ^ d @ e",
+    "café = 'naïve résumé'", "名前 = '日本語のテキスト'", "emoji = '🙂👍'", "x = 'Straße'  # ß",
+    "control \x01 char\x7fhere", "form\x0cfeed and vertical\x0btab", "crlf line\r", "nul\x00byte",
+    "tokens [MASK] and [CLS] inside", "lowercase [mask] [sep] too", "[UNK]",
+    "a" * 150, "identifier_" * 30, "x1y2z3" * 40, "0x" + "f" * 120,
+    "ÀÉÎÕÜ", "ｆｕｌｌｗｉｄｔｈ", "\u200bzero\u200bwidth", "tab\tseparated\tvalues",
+]
+
+
+def _reference(tokenizer: Tokenizer, lines: list[str]) -> list[int]:
+    """The tokenizer asked about every line: what the cache must reproduce."""
+    return [len(e.ids) for e in tokenizer.encode_batch_fast(lines, add_special_tokens=False)]
+
+
+def _model_counter() -> HuggingFaceTokenCounter:
+    counter = token_budget(EmbeddingResource(model="all-MiniLM-L6-v2"), ChunkingConfig()).counter
+    assert isinstance(counter, HuggingFaceTokenCounter) and counter.additive_over_lines
+    # A counter of its own (its cache starts empty), on a tokenizer of its own.
+    return HuggingFaceTokenCounter(Tokenizer.from_str(counter.tokenizer.to_str()))
+
+
+def test_line_counts_equal_the_tokenizers_on_real_standard_library_code():
+    counter = _model_counter()
+    reference = Tokenizer.from_str(counter.tokenizer.to_str())
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    files = sorted(p for p in stdlib.rglob("*.py") if "site-packages" not in p.parts)[::40]
+    assert len(files) > 30
+    for path in files:
+        lines = split_lines(path.read_bytes().decode("utf-8", "replace"))
+        assert counter.line_tokens(lines) == _reference(reference, lines), path
+    assert counter._words is not None and len(counter._words.tokens_of) > 1000  # the cache did the counting
+
+
+def test_line_counts_equal_the_tokenizers_on_lines_outside_plain_ascii():
+    counter = _model_counter()
+    reference = Tokenizer.from_str(counter.tokenizer.to_str())
+    assert counter.line_tokens(TRICKY_LINES) == _reference(reference, TRICKY_LINES)
+    for line in TRICKY_LINES:  # alone as well: an added token elsewhere in a call must not hide anything
+        assert counter.line_tokens([line]) == _reference(reference, [line]), repr(line)
+
+
+def test_whole_text_counts_include_the_special_tokens_and_sum_the_lines():
+    counter = _model_counter()
+    reference = Tokenizer.from_str(counter.tokenizer.to_str())
+    for text in ["python method Cart.add\ndef add(self, item):", "\n".join(TRICKY_LINES), "", "[SEP]\nx"]:
+        assert counter.count(text) == len(reference.encode(text).ids), repr(text)
+
+
+def test_a_full_word_cache_is_replaced_and_counting_goes_on(monkeypatch):
+    counter = _model_counter()
+    reference = Tokenizer.from_str(counter.tokenizer.to_str())
+    monkeypatch.setattr(type(counter._words), "_MAX_WORDS", 5)
+    lines = ["alpha beta gamma", "delta epsilon zeta eta theta", "alpha iota"]
+    assert counter.line_tokens(lines) == _reference(reference, lines)
+    assert counter.line_tokens(["omega"]) == _reference(reference, ["omega"])
+    assert set(counter._words.tokens_of) == {"omega"}  # the full cache was dropped, not grown
