@@ -19,7 +19,7 @@ import tantivy
 from codegraph_assets.config import LexicalConfig
 from codegraph_assets.core.lexical_query import LexicalQuery
 from codegraph_assets.core.lexical_units import LexicalUnit
-from codegraph_assets.core.tokenizing import compound_identifiers, words
+from codegraph_assets.core.tokenizing import words, words_and_compounds
 
 WORDS_ANALYZER = "code_words"
 _HEAD = "1"
@@ -84,15 +84,15 @@ def unit_documents(doc: LexicalDocument) -> list[tantivy.Document]:
     path_words = " ".join(words(doc.path))
     out = []
     for ordinal, unit in enumerate(doc.units):
-        names_text = " ".join(unit.names)
+        name_words, name_identifiers = words_and_compounds(" ".join(unit.names))
+        text_words, text_identifiers = words_and_compounds(unit.text)
         document = tantivy.Document()
         for name, value in (("path", doc.path), ("blob", doc.blob_sha), ("language", doc.language or ""),
-                            ("symbol", unit.symbol_id or ""), ("kind", unit.kind),
-                            ("words", " ".join(words(unit.text))),
-                            ("names", " ".join(words(names_text) + compound_identifiers(names_text))),
+                            ("symbol", unit.symbol_id or ""), ("kind", unit.kind), ("words", " ".join(text_words)),
+                            ("names", " ".join(name_words + name_identifiers)),
                             ("signature", " ".join(words(" ".join(unit.signatures)))),
                             ("doc", " ".join(words(" ".join(unit.docs)))), ("path_words", path_words),
-                            ("identifiers", " ".join(compound_identifiers(unit.text)))):
+                            ("identifiers", " ".join(text_identifiers))):
             document.add_text(name, value)
         for name in dict.fromkeys(n.lower() for n in unit.names):
             document.add_text("def_names", name)
