@@ -31,12 +31,14 @@ from resources.file_lock import LockHeld, exclusive_file_lock
 from resources.tantivy_schema import (
     LexicalDocument,
     LexicalMatch,
+    UnitFields,
     build_query,
     build_schema,
     file_heads_query,
+    file_units,
     match_of,
     register_analyzers,
-    unit_documents,
+    unit_document,
 )
 
 # Bump when fields, tokenization or the directory layout change: a new version starts fresh directories
@@ -47,7 +49,7 @@ _STAGING_PREFIX = ".staging-"
 _LOCK_FILE = ".partition.lock"
 _MANIFEST_DIR = re.compile(r"^[0-9a-f]{16,64}$")
 
-__all__ = ["LexicalDocument", "LexicalMatch", "SCHEMA_VERSION", "TantivyResource"]
+__all__ = ["LexicalDocument", "LexicalMatch", "SCHEMA_VERSION", "TantivyResource", "UnitFields", "file_units"]
 
 
 class TantivyResource(dg.ConfigurableResource):
@@ -75,10 +77,11 @@ class TantivyResource(dg.ConfigurableResource):
         return (self.manifest_dir(repo, snapshot, manifest_id) / "meta.json").is_file()
 
     def build(self, repo: str, snapshot: str, manifest_id: str, *, base_manifest_id: str | None,
-              remove_paths: Iterable[str], add: Iterable[LexicalDocument]) -> int:
+              remove_paths: Iterable[str], add: Iterable[list[UnitFields]]) -> int:
         """Build the index of `manifest_id` from `base_manifest_id`'s (None: from nothing) by removing
-        `remove_paths` and adding `add`, then put it in place (replacing one that exists). Returns the
-        number of documents added. The caller holds `partition_lock`."""
+        `remove_paths` and adding `add` (each file's units, as `tantivy_schema.file_units` makes them), then
+        put it in place (replacing one that exists). Returns the number of files added. The caller holds
+        `partition_lock`."""
         partition = self.partition_dir(repo, snapshot)
         final = self.manifest_dir(repo, snapshot, manifest_id)
         for leftover in partition.glob(f"{_STAGING_PREFIX}*"):  # from killed runs: the lock says none is live
@@ -181,7 +184,7 @@ class TantivyResource(dg.ConfigurableResource):
         return [match_of(searcher.doc(address), score) for score, address in result.hits]
 
     def _write(self, repo: str, snapshot: str, directory: Path, remove_paths: Iterable[str],
-               add: Iterable[LexicalDocument]) -> int:
+               add: Iterable[list[UnitFields]]) -> int:
         """Delete, add, commit once, in `directory`."""
         index = self._open(directory, create=True)
         writer = index.writer(heap_size=self.writer_heap_bytes, num_threads=1)
@@ -189,9 +192,9 @@ class TantivyResource(dg.ConfigurableResource):
         try:
             for path in remove_paths:
                 writer.delete_documents_by_term("path", path)
-            for doc in add:
-                for unit in unit_documents(doc):
-                    writer.add_document(unit)
+            for units in add:
+                for ordinal, fields in enumerate(units):
+                    writer.add_document(unit_document(fields, file_head=ordinal == 0))
                 added += 1
             writer.commit()
             writer.wait_merging_threads()

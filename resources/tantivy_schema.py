@@ -80,29 +80,44 @@ def register_analyzers(index: tantivy.Index) -> None:
     index.register_tokenizer(WORDS_ANALYZER, words_analyzer())
 
 
-def unit_documents(doc: LexicalDocument) -> list[tantivy.Document]:
+# One unit as the index stores it, in plain values: (the text fields as (field, text) pairs, its lowercased
+# definition names, first line, last line, its text as bytes). Computed by `file_units` (in the lexical
+# stage's worker processes, where the words are split) and made a tantivy.Document by `unit_document` in the
+# process that writes the index.
+UnitFields = tuple[tuple[tuple[str, str], ...], tuple[str, ...], int, int, bytes]
+
+
+def file_units(doc: LexicalDocument) -> list[UnitFields]:
+    """The fields of every unit of one file, in order (the first one marks the file: `file_head`)."""
     path_words = " ".join(words(doc.path))
     out = []
-    for ordinal, unit in enumerate(doc.units):
+    for unit in doc.units:
         name_words, name_identifiers = words_and_compounds(" ".join(unit.names))
         text_words, text_identifiers = words_and_compounds(unit.text)
-        document = tantivy.Document()
-        for name, value in (("path", doc.path), ("blob", doc.blob_sha), ("language", doc.language or ""),
-                            ("symbol", unit.symbol_id or ""), ("kind", unit.kind), ("words", " ".join(text_words)),
-                            ("names", " ".join(name_words + name_identifiers)),
-                            ("signature", " ".join(words(" ".join(unit.signatures)))),
-                            ("doc", " ".join(words(" ".join(unit.docs)))), ("path_words", path_words),
-                            ("identifiers", " ".join(text_identifiers))):
-            document.add_text(name, value)
-        for name in dict.fromkeys(n.lower() for n in unit.names):
-            document.add_text("def_names", name)
-        if ordinal == 0:
-            document.add_text("file_head", _HEAD)
-        document.add_unsigned("start_line", unit.start_line)
-        document.add_unsigned("end_line", unit.end_line)
-        document.add_bytes("text", unit.text.encode("utf-8", "surrogatepass"))
-        out.append(document)
+        texts = (("path", doc.path), ("blob", doc.blob_sha), ("language", doc.language or ""),
+                 ("symbol", unit.symbol_id or ""), ("kind", unit.kind), ("words", " ".join(text_words)),
+                 ("names", " ".join(name_words + name_identifiers)),
+                 ("signature", " ".join(words(" ".join(unit.signatures)))),
+                 ("doc", " ".join(words(" ".join(unit.docs)))), ("path_words", path_words),
+                 ("identifiers", " ".join(text_identifiers)))
+        definitions = tuple(dict.fromkeys(name.lower() for name in unit.names))
+        out.append((texts, definitions, unit.start_line, unit.end_line, unit.text.encode("utf-8", "surrogatepass")))
     return out
+
+
+def unit_document(fields: UnitFields, *, file_head: bool) -> tantivy.Document:
+    texts, definitions, start_line, end_line, text = fields
+    document = tantivy.Document()
+    for name, value in texts:
+        document.add_text(name, value)
+    for name in definitions:
+        document.add_text("def_names", name)
+    if file_head:
+        document.add_text("file_head", _HEAD)
+    document.add_unsigned("start_line", start_line)
+    document.add_unsigned("end_line", end_line)
+    document.add_bytes("text", text)
+    return document
 
 
 def file_heads_query(schema: tantivy.Schema) -> tantivy.Query:

@@ -59,6 +59,10 @@ class HuggingFaceTokenCounter:
         self._words = _WordPieceWords.for_tokenizer(tokenizer) if self.additive_over_lines else None
         self._special_tokens = len(tokenizer.encode("").ids)
 
+    def __reduce__(self):
+        # To a chunking child: the tokenizer, not the word cache it rebuilds in a few seconds.
+        return HuggingFaceTokenCounter, (self.tokenizer,)
+
     def line_tokens(self, lines: list[str]) -> list[int]:
         if self._words is not None:
             counted = self._words.line_tokens(lines)
@@ -113,10 +117,15 @@ class _WordPieceWords:
 
     _MAX_WORDS = 500_000  # the cache is dropped past this (a vocabulary of code identifiers, ~50 MB)
 
-    def __init__(self, tokenizer, added_tokens: list[str]) -> None:
+    def __init__(self, tokenizer, added_tokens: list[str], lowercase: bool) -> None:
         self.tokenizer = tokenizer
         self.added_tokens = added_tokens
-        self.tokens_of: dict[str, int] = {}
+        self.lowercase = lowercase  # words are looked up as the normalizer leaves them
+        # A word the vocabulary holds whole is one token (WordPiece takes the longest match first): those
+        # need no tokenizer call, which spares each new process most of its cache's warm-up.
+        self.vocabulary = {word: 1 for word in tokenizer.get_vocab() if _ASCII_WORD.fullmatch(word)
+                           and (word.islower() or word.isdigit() or not lowercase)}
+        self.tokens_of: dict[str, int] = dict(self.vocabulary)
 
     @classmethod
     def for_tokenizer(cls, tokenizer) -> _WordPieceWords | None:
@@ -128,33 +137,36 @@ class _WordPieceWords:
         if set(punctuation) != {1} or any(blanks):
             return None
         added = sorted({token.content.lower() for token in tokenizer.get_added_tokens_decoder().values()})
-        return cls(tokenizer, added)
+        return cls(tokenizer, added, lowercase=getattr(tokenizer.normalizer, "lowercase", False))
 
     def line_tokens(self, lines: list[str]) -> list[int] | None:
         """Each line's tokens; None when a line holds an added token (the caller asks the tokenizer)."""
         lowered = "\n".join(lines).lower()
         if any(token in lowered for token in self.added_tokens):
             return None
+        # Lowercasing never adds or removes a newline: line i of `lowered` is line i lowercased.
+        words_of = lowered.split("\n") if self.lowercase else lines
         tokens_of = self.tokens_of
         plain, words, punctuation_only = _PLAIN_ASCII.fullmatch, _ASCII_WORD.findall, _PUNCTUATION_ONLY
         counts: list[int] = []
         unknown: list[int] = []  # plain lines with a word new to the cache
         others: list[int] = []  # lines the tokenizer counts
-        for index, line in enumerate(lines):
+        for index, (line, normalized) in enumerate(zip(lines, words_of)):
             if not plain(line):
                 others.append(index)
                 counts.append(0)
                 continue
             try:
-                counts.append(sum(map(tokens_of.__getitem__, words(line))) + len(line.translate(punctuation_only)))
+                counts.append(sum(map(tokens_of.__getitem__, words(normalized)))
+                              + len(line.translate(punctuation_only)))
             except KeyError:
                 unknown.append(index)
                 counts.append(0)
         if unknown:
-            tokens_of = self._learn([word for index in unknown for word in words(lines[index])])
+            tokens_of = self._learn([word for index in unknown for word in words(words_of[index])])
             for index in unknown:
-                line = lines[index]
-                counts[index] = sum(map(tokens_of.__getitem__, words(line))) + len(line.translate(punctuation_only))
+                counts[index] = (sum(map(tokens_of.__getitem__, words(words_of[index])))
+                                 + len(lines[index].translate(punctuation_only)))
         if others:
             encodings = self.tokenizer.encode_batch_fast([lines[i] for i in others], add_special_tokens=False)
             for index, encoding in zip(others, encodings):
@@ -169,7 +181,7 @@ class _WordPieceWords:
         if not new:
             return tokens_of
         if len(tokens_of) + len(new) > self._MAX_WORDS:
-            tokens_of = self.tokens_of = {}
+            tokens_of = self.tokens_of = dict(self.vocabulary)
         for word, encoding in zip(new, self.tokenizer.encode_batch_fast(new, add_special_tokens=False)):
             tokens_of[word] = len(encoding.ids)
         return tokens_of

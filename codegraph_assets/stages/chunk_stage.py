@@ -3,17 +3,19 @@ budget (the embedding model's tokenizer and input length, through the embeddings
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from codegraph_assets.config import IndexingConfig
-from codegraph_assets.core.chunking import chunk_document, chunk_set_key
+from codegraph_assets.core.chunking import chunk_set_key
 from codegraph_assets.core.ir_model import DocumentIR
 from codegraph_assets.core.ir_parser import count_lines
 from codegraph_assets.core.token_budget import TokenBudget
-from codegraph_assets.core.source import SourceSnapshot
+from codegraph_assets.core.source import ManifestEntry, SourceSnapshot
 from codegraph_assets.errors import CodegraphError, ErrorCode
+from codegraph_assets.stages.chunk_worker import Chunker
 from codegraph_assets.stages.documents import STATUS_BINARY, STATUS_PARSED, doc_key, unique_blobs
 from codegraph_assets.stages.stats import StageStats
+from codegraph_assets.stages.worker_pool import PARALLEL_FROM_FILES
 from resources.embedding_tokens import token_budget
 from resources.embeddings import EmbeddingResource
 from resources.git import GitResource
@@ -56,25 +58,46 @@ def build_chunks(repo: RepoRecord, snapshot: SourceSnapshot, store: MetadataStor
     present = store.present_chunk_sets(set_key(e.blob_sha) for e in entries)
     todo = [e for e in unique_blobs(entries) if set_key(e.blob_sha) not in present]
     stats.add("files_cached", len(entries) - len(todo))
-    # A batch of files at a time: their IR read in a few queries, their chunk sets saved in one transaction
-    # (one commit per file would cost SQLite a disk sync each); a killed run keeps every batch it committed
-    # and resumes after them.
-    for first in range(0, len(todo), config.batch.store_batch_size):
-        batch = todo[first:first + config.batch.store_batch_size]
-        # Text-only files (no grammar, parse timeout or crash) have no IR to read: they are cut into windows.
-        documents = store.chunking_documents(doc_keys[e.blob_sha] for e in batch
-                                             if statuses[doc_keys[e.blob_sha]][0] == STATUS_PARSED)
-        chunk_sets: list[tuple[str, str, list]] = []
-        for entry, content in git.read_blobs(repo.name, repo.kind, repo.location, batch):  # type: ignore[arg-type]
-            document = documents.get(doc_keys[entry.blob_sha])
-            _check_consistent(document, content, entry.path)
-            binary = statuses[doc_keys[entry.blob_sha]][0] == STATUS_BINARY
-            records = [] if binary else chunk_document(content, document, entry.language, config.chunking, budget)
-            chunk_sets.append((set_key(entry.blob_sha), entry.blob_sha, records))
-            stats.add("files_chunked")
-            stats.add("chunks_created", len(records))
-            stats.bytes_processed += len(content)
-        store.save_chunk_sets(chunk_sets)
+    batch_size = config.batch.store_batch_size
+    chunk_sets: list[tuple[str, str, list]] = []
+
+    def record(entry: ManifestEntry, size: int, records: list) -> None:
+        # Saved a batch of files per transaction (one commit per file would cost SQLite a disk sync each); a
+        # killed run keeps every batch it committed and resumes after them.
+        chunk_sets.append((set_key(entry.blob_sha), entry.blob_sha, records))
+        stats.add("files_chunked")
+        stats.add("chunks_created", len(records))
+        stats.bytes_processed += size
+        if len(chunk_sets) >= batch_size:
+            store.save_chunk_sets(chunk_sets)
+            chunk_sets.clear()
+
+    def files() -> Iterator[tuple[tuple[ManifestEntry, int], bytes, DocumentIR | None, str | None]]:
+        """Blobs streamed from git with their IR, read a batch at a time in a few queries; binaries have no
+        chunks and are recorded here."""
+        for first in range(0, len(todo), batch_size):
+            batch = todo[first:first + batch_size]
+            # Text-only files (no grammar, parse timeout or crash) have no IR to read: they are cut into windows.
+            documents = store.chunking_documents(doc_keys[e.blob_sha] for e in batch
+                                                 if statuses[doc_keys[e.blob_sha]][0] == STATUS_PARSED)
+            for entry, content in git.read_blobs(repo.name, repo.kind, repo.location, batch):  # type: ignore[arg-type]
+                if statuses[doc_keys[entry.blob_sha]][0] == STATUS_BINARY:
+                    record(entry, len(content), [])
+                    continue
+                document = documents.get(doc_keys[entry.blob_sha])
+                _check_consistent(document, content, entry.path)
+                yield (entry, len(content)), content, document, entry.language
+
+    workers = config.defaults.parallel_workers if len(todo) >= PARALLEL_FROM_FILES else 1
+    with Chunker(config.chunking, budget, workers) as chunker:
+        for (entry, size), records in chunker.chunk_stream(files()):
+            if records is None:
+                raise CodegraphError(
+                    ErrorCode.CHUNK_BUILD_ERROR, f"the process chunking {entry.path} died (killed or out of memory)",
+                    input=entry.path,
+                    fix="re-run; if it dies again on this file, leave it out (exclude_patterns.default)")
+            record(entry, size, records)
+    store.save_chunk_sets(chunk_sets)
     stats.counts["files_total"] = len(entries)
     store.publish(snapshot.repo, snapshot.snapshot, STAGE, snapshot.commit, snapshot.manifest_id)
     return stats.finish(config.metrics.min_duration_epsilon)

@@ -10,19 +10,21 @@ lacks itself (`ensure_documents`, shared content-addressed cache), so it still n
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 
 from codegraph_assets.config import IndexingConfig
-from codegraph_assets.core.lexical_units import LexicalUnit, lexical_units
 from codegraph_assets.core.source import ManifestEntry, SourceSnapshot, diff_manifests, is_binary
+from codegraph_assets.errors import CodegraphError, ErrorCode
+from codegraph_assets.stages import lexical_worker
 from codegraph_assets.stages.documents import STATUS_PARSED, doc_key, ensure_documents
+from codegraph_assets.stages.lexical_worker import units_for
 from codegraph_assets.stages.stats import StageStats
 from codegraph_assets.stages.summaries import FileToSummarize, Summarizer, active_enrichment
+from codegraph_assets.stages.worker_pool import PARALLEL_FROM_FILES, FunctionPool
 from resources.git import GitResource
 from resources.llm import LLMResource
 from resources.metadata_store import MetadataStore, RepoRecord
 from resources.metadata_store.summary_queries import LexicalEnrichment
-from resources.tantivy_index import LexicalDocument, TantivyResource
+from resources.tantivy_index import TantivyResource, UnitFields
 
 STAGE = "lexical"
 
@@ -55,9 +57,14 @@ def build_lexical(repo: RepoRecord, snapshot: SourceSnapshot, store: MetadataSto
             remove_paths = sorted({e.path for e in removed} | (set(own.pending_paths) if own else set()))
             statuses = store.document_statuses(doc_key(e.blob_sha, config) for e in added)
             pending: set[str] = set()
-            documents = _documents(repo, added, statuses, store, git, config, stats, summarizer, pending)
-            stats.counts["documents_added"] = tantivy.build(*partition, snapshot.manifest_id, base_manifest_id=base,
-                                                            remove_paths=remove_paths, add=documents)
+            requests = _unit_requests(repo, added, statuses, store, git, config, stats, summarizer, pending)
+            workers = config.defaults.parallel_workers if len(added) >= PARALLEL_FROM_FILES else 1
+            setup = (config.lexical.unit_window_lines, config.lexical.max_unit_lines)
+            with FunctionPool(lexical_worker.__name__, units_for, setup, workers,
+                              ErrorCode.LEXICAL_INDEX_ERROR) as pool:
+                stats.counts["documents_added"] = tantivy.build(
+                    *partition, snapshot.manifest_id, base_manifest_id=base, remove_paths=remove_paths,
+                    add=_counted(pool.stream(requests), stats))
             stats.counts["documents_removed"] = len(remove_paths)
             # Recorded once the new index is in place (a build that dies leaves the previous index and its
             # record together); None: built without enrichment.
@@ -105,12 +112,13 @@ def _base_manifest(store: MetadataStore, tantivy: TantivyResource, snapshot: Sou
     return previous.manifest_id
 
 
-def _documents(repo: RepoRecord, entries: list[ManifestEntry], statuses: dict[str, tuple[str, int]],
-               store: MetadataStore, git: GitResource, config: IndexingConfig, stats: StageStats,
-               summarizer: Summarizer | None, pending: set[str]) -> Iterator[LexicalDocument]:
-    """Stream documents (never all contents in memory at once), a batch of files' symbols read at a time;
-    binaries are skipped and counted. With enrichment, a function's summary joins its units' docs, and the
-    paths whose functions still lack one are added to `pending`."""
+def _unit_requests(repo: RepoRecord, entries: list[ManifestEntry], statuses: dict[str, tuple[str, int]],
+                   store: MetadataStore, git: GitResource, config: IndexingConfig, stats: StageStats,
+                   summarizer: Summarizer | None, pending: set[str]) -> Iterator[tuple[str, tuple]]:
+    """(path, arguments of `lexical_worker.units_for`'s function) of every file, streamed (never all contents
+    in memory at once), a batch of files' symbols read at a time; binaries are skipped and counted. With
+    enrichment, a function's summary joins its units' docs, and the paths whose functions still lack one are
+    added to `pending`."""
     stats.counts.setdefault("units_added", 0)
     batch_size = config.batch.lexical_batch_size
     for first in range(0, len(entries), batch_size):
@@ -136,17 +144,17 @@ def _documents(repo: RepoRecord, entries: list[ManifestEntry], statuses: dict[st
                 continue
             stats.bytes_processed += len(content)
             key = keys[entry.blob_sha]
-            units = lexical_units(content.decode("utf-8", "replace"),
-                                  symbols.get(key, []) if statuses.get(key, ("",))[0] == STATUS_PARSED else None,
-                                  window_lines=config.lexical.unit_window_lines,
-                                  max_unit_lines=config.lexical.max_unit_lines)
-            units = _with_summaries(units, summaries.get(key, {}))
-            stats.add("units_added", len(units))
-            yield LexicalDocument(entry.path, entry.blob_sha, entry.language, tuple(units))
+            file_symbols = symbols.get(key, []) if statuses.get(key, ("",))[0] == STATUS_PARSED else None
+            yield entry.path, (entry.path, entry.blob_sha, entry.language, content, file_symbols,
+                               summaries.get(key, {}))
 
 
-def _with_summaries(units: list[LexicalUnit], summary_of: dict[str, str]) -> list[LexicalUnit]:
-    """Units of summarized functions with the summary among their docs (searched with the docstrings)."""
-    if not summary_of:
-        return units
-    return [replace(u, docs=(*u.docs, summary_of[u.symbol_id])) if u.symbol_id in summary_of else u for u in units]
+def _counted(files: Iterator[tuple[str, list[UnitFields] | None]], stats: StageStats) -> Iterator[list[UnitFields]]:
+    """Each file's unit fields, for the index writer, counted; a worker that died fails the build."""
+    for path, units in files:
+        if units is None:
+            raise CodegraphError(
+                ErrorCode.LEXICAL_INDEX_ERROR, f"the process indexing {path} died (killed or out of memory)",
+                input=path, fix="re-run; if it dies again on this file, leave it out (exclude_patterns.default)")
+        stats.add("units_added", len(units))
+        yield units

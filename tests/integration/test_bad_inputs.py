@@ -146,7 +146,7 @@ def test_a_grammar_that_crashes_its_process_costs_one_file_not_the_run(codegraph
 
     with IsolatedParser(timeout_s=30) as parser:
         assert parser.parse(b"def a():\n    pass\n", "python").document is not None
-        parser._workers[0]._process.kill()  # what a segfaulting grammar does to the parsing process
+        parser._pool._workers[0]._process.kill()  # what a segfaulting grammar does to the parsing process
         assert parser.parse(b"def b():\n    pass\n", "python").failure == "crashed"
         assert len(parser.parse(b"def c():\n    pass\n", "python").document.symbols) == 1  # a fresh process
 

@@ -8,13 +8,14 @@ from codegraph_assets.errors import CodegraphError, ErrorCode
 from codegraph_assets.core.ir_parser import parse_document
 from codegraph_assets.core.languages import PARSEABLE_LANGUAGES
 from codegraph_assets.core.lexical_units import lexical_units
-from resources.tantivy_index import LexicalDocument, TantivyResource
+from resources.tantivy_index import LexicalDocument, TantivyResource, UnitFields, file_units
 
 OLD, NEW = "a" * 32, "b" * 32
 
 
-def _doc(path: str, blob: str, text: str) -> LexicalDocument:
-    return LexicalDocument(path, blob, "python", tuple(lexical_units(text, None, window_lines=40, max_unit_lines=400)))
+def _doc(path: str, blob: str, text: str) -> list[UnitFields]:
+    units = tuple(lexical_units(text, None, window_lines=40, max_unit_lines=400))
+    return file_units(LexicalDocument(path, blob, "python", units))
 
 
 @pytest.fixture
@@ -111,9 +112,10 @@ export function parseHTTPResponse(raw: string) {
 NOTES = "Retry failed uploads with backoff.\nParsing HTTP responses is in uploads.py.\n"
 
 
-def _parsed(path: str, blob: str, text: str, language: str | None) -> LexicalDocument:
+def _parsed(path: str, blob: str, text: str, language: str | None) -> list[UnitFields]:
     ir = parse_document(text.encode(), language).symbols if language in PARSEABLE_LANGUAGES else None
-    return LexicalDocument(path, blob, language, tuple(lexical_units(text, ir, window_lines=40, max_unit_lines=400)))
+    units = tuple(lexical_units(text, ir, window_lines=40, max_unit_lines=400))
+    return file_units(LexicalDocument(path, blob, language, units))
 
 
 @pytest.fixture

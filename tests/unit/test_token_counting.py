@@ -4,6 +4,7 @@ lines made to break its assumptions (non-ASCII, control characters, added tokens
 
 from __future__ import annotations
 
+import pickle
 import sysconfig
 from pathlib import Path
 
@@ -47,7 +48,8 @@ def test_line_counts_equal_the_tokenizers_on_real_standard_library_code():
     for path in files:
         lines = split_lines(path.read_bytes().decode("utf-8", "replace"))
         assert counter.line_tokens(lines) == _reference(reference, lines), path
-    assert counter._words is not None and len(counter._words.tokens_of) > 1000  # the cache did the counting
+    words = counter._words  # the cache did the counting, and learned the words its vocabulary lacks
+    assert words is not None and len(words.tokens_of) > len(words.vocabulary) + 1000
 
 
 def test_line_counts_equal_the_tokenizers_on_lines_outside_plain_ascii():
@@ -68,8 +70,18 @@ def test_whole_text_counts_include_the_special_tokens_and_sum_the_lines():
 def test_a_full_word_cache_is_replaced_and_counting_goes_on(monkeypatch):
     counter = _model_counter()
     reference = Tokenizer.from_str(counter.tokenizer.to_str())
-    monkeypatch.setattr(type(counter._words), "_MAX_WORDS", 5)
-    lines = ["alpha beta gamma", "delta epsilon zeta eta theta", "alpha iota"]
+    words = counter._words
+    assert words.tokens_of["return"] == 1  # seeded: a word the vocabulary holds whole is one token
+    monkeypatch.setattr(type(words), "_MAX_WORDS", len(words.vocabulary) + 5)
+    lines = ["qzxwv bvcxz wqpzk", "zzqqvvxx kkjjhhgg yyttrree ppoollkk mmnnbbvv", "qzxwv xyzzyplugh"]
     assert counter.line_tokens(lines) == _reference(reference, lines)
-    assert counter.line_tokens(["omega"]) == _reference(reference, ["omega"])
-    assert set(counter._words.tokens_of) == {"omega"}  # the full cache was dropped, not grown
+    assert counter.line_tokens(["frobnicatezz"]) == _reference(reference, ["frobnicatezz"])
+    assert set(words.tokens_of) - set(words.vocabulary) == {"frobnicatezz"}  # the full cache was dropped
+
+
+def test_the_counter_pickles_as_its_tokenizer_without_its_cache():
+    counter = _model_counter()
+    counter.line_tokens(["qzxwv bvcxz"])
+    copy = pickle.loads(pickle.dumps(counter))
+    assert "qzxwv" in counter._words.tokens_of and "qzxwv" not in copy._words.tokens_of
+    assert copy.line_tokens(TRICKY_LINES) == counter.line_tokens(TRICKY_LINES)
