@@ -15,7 +15,7 @@ from codegraph_assets.errors import CodegraphError, ErrorCode
 from codegraph_assets.stages.chunk_worker import Chunker
 from codegraph_assets.stages.documents import STATUS_BINARY, STATUS_PARSED, doc_key, unique_blobs
 from codegraph_assets.stages.stats import StageStats
-from codegraph_assets.stages.worker_pool import PARALLEL_FROM_FILES
+from codegraph_assets.stages.worker_pool import PARALLEL_FROM_FILES, child_died
 from resources.embedding_tokens import token_budget
 from resources.embeddings import EmbeddingResource
 from resources.git import GitResource
@@ -92,10 +92,7 @@ def build_chunks(repo: RepoRecord, snapshot: SourceSnapshot, store: MetadataStor
     with Chunker(config.chunking, budget, workers) as chunker:
         for (entry, size), records in chunker.chunk_stream(files()):
             if records is None:
-                raise CodegraphError(
-                    ErrorCode.CHUNK_BUILD_ERROR, f"the process chunking {entry.path} died (killed or out of memory)",
-                    input=entry.path,
-                    fix="re-run; if it dies again on this file, leave it out (exclude_patterns.default)")
+                raise child_died(ErrorCode.CHUNK_BUILD_ERROR, "chunking", entry.path)
             record(entry, size, records)
     store.save_chunk_sets(chunk_sets)
     stats.counts["files_total"] = len(entries)

@@ -13,13 +13,13 @@ from collections.abc import Iterator
 
 from codegraph_assets.config import IndexingConfig
 from codegraph_assets.core.source import ManifestEntry, SourceSnapshot, diff_manifests, is_binary
-from codegraph_assets.errors import CodegraphError, ErrorCode
+from codegraph_assets.errors import ErrorCode
 from codegraph_assets.stages import lexical_worker
 from codegraph_assets.stages.documents import STATUS_PARSED, doc_key, ensure_documents
 from codegraph_assets.stages.lexical_worker import units_for
 from codegraph_assets.stages.stats import StageStats
 from codegraph_assets.stages.summaries import FileToSummarize, Summarizer, active_enrichment
-from codegraph_assets.stages.worker_pool import PARALLEL_FROM_FILES, FunctionPool
+from codegraph_assets.stages.worker_pool import PARALLEL_FROM_FILES, FunctionPool, child_died
 from resources.git import GitResource
 from resources.llm import LLMResource
 from resources.metadata_store import MetadataStore, RepoRecord
@@ -153,8 +153,6 @@ def _counted(files: Iterator[tuple[str, list[UnitFields] | None]], stats: StageS
     """Each file's unit fields, for the index writer, counted; a worker that died fails the build."""
     for path, units in files:
         if units is None:
-            raise CodegraphError(
-                ErrorCode.LEXICAL_INDEX_ERROR, f"the process indexing {path} died (killed or out of memory)",
-                input=path, fix="re-run; if it dies again on this file, leave it out (exclude_patterns.default)")
+            raise child_died(ErrorCode.LEXICAL_INDEX_ERROR, "cutting lexical units of", path)
         stats.add("units_added", len(units))
         yield units

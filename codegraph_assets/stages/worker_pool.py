@@ -197,6 +197,12 @@ class FunctionPool:
         self.close()
 
 
+def child_died(code: ErrorCode, work: str, path: str) -> CodegraphError:
+    """The error of a file whose child process died on it (killed, out of memory): the run fails naming it."""
+    return CodegraphError(code, f"the process {work} {path} died (killed or out of memory)", input=path,
+                          fix="re-run; if it dies again on this file, leave it out (exclude_patterns.default)")
+
+
 def serve(connection: Connection, handler_for: Callable[[Any], Callable[..., Any]]) -> None:
     """The child's loop: ready, then the setup, then one reply per request until the parent hangs up."""
     connection.send(_READY)
