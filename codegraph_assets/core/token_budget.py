@@ -141,11 +141,11 @@ class _WordPieceWords:
 
     def line_tokens(self, lines: list[str]) -> list[int] | None:
         """Each line's tokens; None when a line holds an added token (the caller asks the tokenizer)."""
-        lowered = "\n".join(lines).lower()
-        if any(token in lowered for token in self.added_tokens):
+        lowered = [line.lower() for line in lines]
+        joined = "\n".join(lowered)
+        if any(token in joined for token in self.added_tokens):
             return None
-        # Lowercasing never adds or removes a newline: line i of `lowered` is line i lowercased.
-        words_of = lowered.split("\n") if self.lowercase else lines
+        words_of = lowered if self.lowercase else lines
         tokens_of = self.tokens_of
         plain, words, punctuation_only = _PLAIN_ASCII.fullmatch, _ASCII_WORD.findall, _PUNCTUATION_ONLY
         counts: list[int] = []

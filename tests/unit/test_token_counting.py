@@ -24,6 +24,7 @@ TRICKY_LINES = [
     "tokens [MASK] and [CLS] inside", "lowercase [mask] [sep] too", "[UNK]",
     "a" * 150, "identifier_" * 30, "x1y2z3" * 40, "0x" + "f" * 120,
     "ÀÉÎÕÜ", "ｆｕｌｌｗｉｄｔｈ", "\u200bzero\u200bwidth", "tab\tseparated\tvalues",
+    "Summary: Returns the total.\n", "a line\nholding a newline", "\n", "İstanbul KELVIN \u212a",
 ]
 
 
@@ -58,6 +59,10 @@ def test_line_counts_equal_the_tokenizers_on_lines_outside_plain_ascii():
     assert counter.line_tokens(TRICKY_LINES) == _reference(reference, TRICKY_LINES)
     for line in TRICKY_LINES:  # alone as well: an added token elsewhere in a call must not hide anything
         assert counter.line_tokens([line]) == _reference(reference, [line]), repr(line)
+    # A "line" holding newlines (the enrichment summaries are counted so) must not shift the lines after it.
+    summarized = ["Summary: Returns the total.\n", "Summary: Adds an\nitem.\n", "def total(self):",
+                  "    return sum(item.price for item in self.items)"]
+    assert counter.line_tokens(summarized) == _reference(reference, summarized)
 
 
 def test_whole_text_counts_include_the_special_tokens_and_sum_the_lines():
