@@ -36,6 +36,7 @@ from codegraph_assets.search import SEARCH_MODES, CodeSearch
 from codegraph_assets.serving.read_only_store import open_read_only_store
 from codegraph_assets.serving.served_files import ServedFiles
 from codegraph_assets.serving.vector_copy import VectorReader, remove_abandoned_copies
+from codegraph_assets.serving.vector_matrix import ServingVectors
 from resources.metadata_store import SERVING
 
 __all__ = ["CodeGraph", "Partition", "SearchHit", "Snippet", "SymbolLocation", "default_graph", "definitions",
@@ -88,6 +89,7 @@ class CodeGraph:
             self._navigator = Navigator(self.store, self.config)
             self._files = ServedFiles(self.store, resources.git)
             self._search: CodeSearch | None = None
+            self._vector_cache = ServingVectors()  # outlives each CodeSearch: see _engine
             # One search at a time: it swaps the Qdrant copy and CodeSearch under it, and the model runs
             # its own threads anyway. Navigation and snippets read immutable data and need no lock.
             self._search_lock = threading.Lock()
@@ -196,9 +198,11 @@ class CodeGraph:
                   else self._vectors.latest())  # lexical never touches Qdrant: None until a first copy exists
         if self._search is None or self._search.qdrant is not qdrant:
             # A local store's vectors are searched from memory (serving/vector_matrix.py): Qdrant's local
-            # search scans the whole store per query. A new copy means new matrices, loaded on first use.
+            # search scans the whole store per query. A new copy (some partition's head moved) keeps the
+            # matrices of the partitions whose serving manifest it did not change.
             self._search = CodeSearch(self.store, self._tantivy, qdrant, self._embedder, self.config,
-                                      vectors_in_memory=self._vectors.copies_local_store)
+                                      vectors_in_memory=self._vectors.copies_local_store,
+                                      vector_cache=self._vector_cache)
         return self._search
 
     def _copy_root(self) -> Path:

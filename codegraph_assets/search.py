@@ -23,7 +23,7 @@ from codegraph_assets.core.lexical_query import LexicalQuery, parse_query
 from codegraph_assets.core.text_lines import split_lines
 from codegraph_assets.errors import CodegraphError, ErrorCode
 from codegraph_assets.navigation import require_serving
-from codegraph_assets.serving.vector_matrix import PartitionVectors
+from codegraph_assets.serving.vector_matrix import ServingVectors
 from resources.embeddings import EmbeddingResource
 from resources.metadata_store import MetadataStore, PublishedSnapshot
 from resources.qdrant_store import QdrantResource, VectorMatch
@@ -40,15 +40,16 @@ _QUERY_THREADS_LOCK = threading.Lock()
 class CodeSearch:
     """`vectors_in_memory` (for a long-lived reader of a Qdrant local store, see serving/vector_matrix.py):
     vector queries are answered from the serving snapshot's vectors, loaded once per partition and serving
-    manifest, instead of by Qdrant's search, which scans every point of the store per query in local mode."""
+    manifest (into `vector_cache`, which a reader shares between the CodeSearch objects it builds), instead
+    of by Qdrant's search, which scans every point of the store per query in local mode."""
 
     def __init__(self, store: MetadataStore, tantivy: TantivyResource, qdrant: QdrantResource,
-                 embedder: EmbeddingResource, config: IndexingConfig, *, vectors_in_memory: bool = False) -> None:
+                 embedder: EmbeddingResource, config: IndexingConfig, *, vectors_in_memory: bool = False,
+                 vector_cache: ServingVectors | None = None) -> None:
         self.store, self.tantivy, self.qdrant, self.embedder, self.config = store, tantivy, qdrant, embedder, config
         self.vectors_in_memory = vectors_in_memory
+        self.vector_cache = vector_cache or ServingVectors()
         self._manifest_cache: dict[str, dict[str, str]] = {}
-        self._partition_vectors: dict[tuple[str, str, str], PartitionVectors] = {}
-        self._load_lock = threading.Lock()  # one load per partition, however many threads ask at once
 
     def search(self, query: str, *, repo: str, snapshot: str, mode: SearchMode = "hybrid",
                limit: int | None = None) -> list[SearchHit]:
@@ -57,18 +58,21 @@ class CodeSearch:
                                  fix="use one of: " + ", ".join(SEARCH_MODES))
         limit = limit or self.config.search.default_limit
         parsed = parse_query(query)
+        # The serving head is read once: both rankings of a hybrid answer come from the same snapshot even
+        # when a run publishes a new one meanwhile.
+        head = self._require_serving(repo, snapshot)
         if mode == "lexical":
-            return self.lexical(parsed, repo, snapshot, limit)
+            return self.lexical(parsed, repo, snapshot, limit, head)
         if mode == "vector":
-            return self.vector(parsed, repo, snapshot, limit)
+            return self.vector(parsed, repo, snapshot, limit, head)
         settings = self.config.search
         candidates = limit * settings.candidate_multiplier
         # Lexical candidates enter the fusion without their snippets: finding a long unit's best window
         # tokenizes every line, most of the hybrid path's time for candidates that are mostly not shown.
-        matches = self._lexical_matches(parsed, repo, snapshot, candidates)
+        matches = self._lexical_matches(parsed, repo, snapshot, candidates, head)
         fused = reciprocal_rank_fusion(
             [([self._lexical_hit(match, parsed, with_snippet=False) for match in matches], settings.lexical_weight),
-             (self.vector(parsed, repo, snapshot, candidates), settings.vector_weight)],
+             (self.vector(parsed, repo, snapshot, candidates, head), settings.vector_weight)],
             k=settings.rrf_k, limit=limit, show_from=1,  # at chunk precision where the vector side has the chunk
         )
         by_range = {}
@@ -76,13 +80,17 @@ class CodeSearch:
             by_range.setdefault((match.path, match.start_line, match.end_line), match)
         return [self._with_lexical_snippet(hit, by_range, parsed) for hit in fused]
 
-    def lexical(self, query: str | LexicalQuery, repo: str, snapshot: str, limit: int) -> list[SearchHit]:
+    def lexical(self, query: str | LexicalQuery, repo: str, snapshot: str, limit: int,
+                head: PublishedSnapshot | None = None) -> list[SearchHit]:
+        """Lexical hits as of `head` (default: the serving head, read now)."""
         parsed = parse_query(query) if isinstance(query, str) else query
-        return [self._lexical_hit(match, parsed) for match in self._lexical_matches(parsed, repo, snapshot, limit)]
+        head = head or self._require_serving(repo, snapshot)
+        return [self._lexical_hit(match, parsed)
+                for match in self._lexical_matches(parsed, repo, snapshot, limit, head)]
 
-    def _lexical_matches(self, parsed: LexicalQuery, repo: str, snapshot: str, limit: int) -> list[LexicalMatch]:
-        serving = self._require_serving(repo, snapshot)
-        return self.tantivy.search(repo, snapshot, serving.manifest_id, parsed, limit, self.config.lexical)
+    def _lexical_matches(self, parsed: LexicalQuery, repo: str, snapshot: str, limit: int,
+                         head: PublishedSnapshot) -> list[LexicalMatch]:
+        return self.tantivy.search(repo, snapshot, head.manifest_id, parsed, limit, self.config.lexical)
 
     def _with_lexical_snippet(self, hit: SearchHit, by_range: dict[tuple[str, int, int], LexicalMatch],
                               query: LexicalQuery) -> SearchHit:
@@ -93,12 +101,14 @@ class CodeSearch:
         shown = self._lexical_hit(by_range[(hit.path, hit.start_line, hit.end_line)], query)
         return replace(hit, snippet=shown.snippet, snippet_start_line=shown.snippet_start_line)
 
-    def vector(self, query: str | LexicalQuery, repo: str, snapshot: str, limit: int) -> list[SearchHit]:
+    def vector(self, query: str | LexicalQuery, repo: str, snapshot: str, limit: int,
+               head: PublishedSnapshot | None = None) -> list[SearchHit]:
+        """Vector hits as of `head` (default: the serving head, read now)."""
         parsed = parse_query(query) if isinstance(query, str) else query
         text = parsed.ranking_text()
         if not text.strip():
             return []  # only filters: nothing to embed
-        head = self._require_serving(repo, snapshot)
+        head = head or self._require_serving(repo, snapshot)
         serving = self._serving_files(repo, snapshot, head)
         collection = self.qdrant.collection_name(self.embedder.model_id())
         settings = self.config.search
@@ -106,7 +116,7 @@ class CodeSearch:
         # and so are hits the query's filters or phrases exclude.
         fetch = limit * settings.candidate_multiplier * (settings.filtered_fetch_multiplier if parsed.filters else 1)
         if self.vectors_in_memory:
-            vectors = self._serving_vectors(collection, repo, snapshot, head.manifest_id, serving)
+            vectors = self.vector_cache.get(self.qdrant, collection, repo, snapshot, head.manifest_id, serving)
             fetched = vectors.search(self._embed_query(text), fetch)
         else:
             fetched = self.qdrant.search(collection, self._embed_query(text), repo, snapshot, fetch)
@@ -161,22 +171,6 @@ class CodeSearch:
 
     def _require_serving(self, repo: str, snapshot: str) -> PublishedSnapshot:
         return require_serving(self.store, repo, snapshot)  # navigation's error, shared: one wording
-
-    def _serving_vectors(self, collection: str, repo: str, snapshot: str, manifest_id: str,
-                         serving: dict[str, str]) -> PartitionVectors:
-        """The partition's vectors as of `manifest_id`, its serving manifest: loaded on first use and again
-        when the serving head has moved (the previous snapshot's matrix is dropped then)."""
-        key = (collection, repo, snapshot)
-        loaded = self._partition_vectors.get(key)
-        if loaded is not None and loaded.manifest_id == manifest_id:
-            return loaded
-        with self._load_lock:
-            loaded = self._partition_vectors.get(key)
-            if loaded is None or loaded.manifest_id != manifest_id:
-                self._partition_vectors.pop(key, None)  # free the old matrix before loading the new one
-                loaded = PartitionVectors.load(self.qdrant, collection, repo, snapshot, manifest_id, serving)
-                self._partition_vectors[key] = loaded
-            return loaded
 
     def _serving_files(self, repo: str, snapshot: str, serving: PublishedSnapshot | None = None) -> dict[str, str]:
         """path → blob of the serving manifest, cached per manifest (manifests never change)."""

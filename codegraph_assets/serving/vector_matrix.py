@@ -7,13 +7,15 @@ mcp`) instead loads the vectors of a partition's serving snapshot once, as one f
 and answers a query with one matrix-vector product and a partial sort of the scores: the same cosine
 scores and the same order Qdrant returns for the serving snapshot's points (a tie between points of equal
 score, which Qdrant leaves in no defined order, goes to the first in store id order). The matrix belongs to
-one serving manifest: `CodeSearch` loads a new one when the partition's serving head moves, never for a
-snapshot not yet published, and a Qdrant server keeps answering with its own search (its payload indexes
-make the filter cheap).
+one serving manifest: `ServingVectors` loads a new one when the partition's serving head moves, never for
+a snapshot not yet published, and keeps the other partitions' (a reader's new copy of the store holds the
+same points for them); a Qdrant server keeps answering with its own search (its payload indexes make the
+filter cheap).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 
 import numpy as np
@@ -67,3 +69,33 @@ class PartitionVectors:
         # Best first; equal scores in store id order (a stable sort over ascending row numbers).
         order = np.argsort(-scores, kind="stable")[:limit]
         return [VectorMatch(float(scores[i]), self.payloads[candidates[i]]) for i in order]
+
+
+class ServingVectors:
+    """The loaded matrices of a long-lived reader, one per (collection, repo, snapshot), each as of the
+    partition's serving manifest. Shared by every `CodeSearch` the reader builds, so a new copy of the local
+    store (taken when any partition's head moves) reloads only the partitions whose head moved."""
+
+    def __init__(self) -> None:
+        self._by_partition: dict[tuple[str, str, str], PartitionVectors] = {}
+        self._load_lock = threading.Lock()  # one load per partition, however many threads ask at once
+
+    def get(self, qdrant: QdrantResource, collection: str, repo: str, snapshot: str, manifest_id: str,
+            serving_files: Mapping[str, str]) -> PartitionVectors:
+        """The partition's vectors as of `manifest_id`, its serving manifest: loaded on first use and again
+        when the serving head has moved (the previous snapshot's matrix is dropped then)."""
+        key = (collection, repo, snapshot)
+        loaded = self._by_partition.get(key)
+        if loaded is not None and loaded.manifest_id == manifest_id:
+            return loaded
+        with self._load_lock:
+            loaded = self._by_partition.get(key)
+            if loaded is None or loaded.manifest_id != manifest_id:
+                self._by_partition.pop(key, None)  # free the old matrix before loading the new one
+                loaded = PartitionVectors.load(qdrant, collection, repo, snapshot, manifest_id, serving_files)
+                self._by_partition[key] = loaded
+            return loaded
+
+    def loaded(self) -> dict[tuple[str, str, str], PartitionVectors]:
+        """(collection, repo, snapshot) → the matrix held for it."""
+        return dict(self._by_partition)

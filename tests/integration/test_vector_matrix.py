@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -15,6 +16,7 @@ from codegraph_assets.assets import ALL_ASSETS
 from codegraph_assets.partitions import partition_key
 from codegraph_assets.search import CodeSearch
 from codegraph_assets.serving.vector_matrix import PartitionVectors
+from tests.conftest import GitRepo
 
 QUERIES = ("retry a failed network request", "parse a configuration file", "compute a checksum of bytes",
            "sort records by date", "open a database connection", "render an html template")
@@ -144,7 +146,7 @@ def test_the_matrix_holds_the_serving_snapshot_only_and_reloads_when_a_new_one_i
         assert "pkg/invoices.py" in written  # in the store, not yet served
         found = paths("reconcile unpaid invoices with the bank statement")
         assert "pkg/invoices.py" not in found and "pkg/render_template_0.py" in paths("render an html template")
-        assert search._partition_vectors[(collection, "gamma", "main")].manifest_id == first_head
+        assert search.vector_cache.loaded()[(collection, "gamma", "main")].manifest_id == first_head
 
         r.qdrant.close()
         assert indexer.materialize("gamma", "main").result.success  # every stage: the head moves
@@ -152,7 +154,7 @@ def test_the_matrix_holds_the_serving_snapshot_only_and_reloads_when_a_new_one_i
         assert new_head != first_head
         assert "pkg/invoices.py" in paths("reconcile unpaid invoices with the bank statement")
         assert "pkg/render_template_0.py" not in paths("render an html template")
-        (loaded,) = search._partition_vectors.values()
+        (loaded,) = search.vector_cache.loaded().values()
         assert loaded.manifest_id == new_head
 
 
@@ -171,6 +173,39 @@ def test_a_served_graph_answers_vector_queries_from_the_new_snapshot_once_it_is_
         assert indexer.materialize("delta", "main").result.success
         after = graph.search("summarize quarterly revenue by region", mode="vector", limit=5)
         assert after[0].path == "pkg/revenue.py"
+
+
+def test_a_head_moving_in_one_partition_keeps_the_other_partitions_matrix(two_partitions):
+    with CodeGraph() as graph:
+        assert graph.search("retry a failed network request", repo="alpha", snapshot="main", mode="vector")
+        graph.search("compute a checksum of bytes", repo="beta", snapshot="main", mode="vector")
+        alpha_key, beta_key = sorted(graph._vector_cache.loaded())
+        alpha_before = graph._vector_cache.loaded()[alpha_key]
+        beta_before = graph._vector_cache.loaded()[beta_key]
+        beta = GitRepo(Path(graph.store.get_repo("beta").location))
+        beta.commit({"pkg/ledger.py": "def close_the_books(ledger):\n    return ledger\n"}, "ledger")
+        assert two_partitions.materialize("beta", "main").result.success  # beta's head moves, alpha's not
+        assert graph.search("close the books", repo="beta", snapshot="main", mode="vector")[0].path == "pkg/ledger.py"
+        graph.search("retry a failed network request", repo="alpha", snapshot="main", mode="vector")
+        loaded = graph._vector_cache.loaded()
+        assert loaded[alpha_key] is alpha_before  # not reloaded: alpha's serving manifest did not change
+        assert loaded[beta_key] is not beta_before and loaded[beta_key].manifest_id != beta_before.manifest_id
+
+
+def test_a_hybrid_answer_reads_the_serving_head_once(two_partitions, monkeypatch):
+    with dg.build_resources(two_partitions.resources) as r:
+        store = r.metadata.open()
+        search = CodeSearch(store, r.tantivy, r.qdrant, r.embeddings, two_partitions.config, vectors_in_memory=True)
+        reads = []
+        real_serving = type(store).serving
+
+        def counted_serving(self, repo, snapshot):
+            reads.append((repo, snapshot))
+            return real_serving(self, repo, snapshot)
+
+        monkeypatch.setattr(type(store), "serving", counted_serving)
+        assert search.search("retry a failed network request", repo="alpha", snapshot="main", mode="hybrid")
+        assert reads == [("alpha", "main")]  # one snapshot for both rankings, whatever publishes meanwhile
 
 
 def test_concurrent_query_embeds_leave_torch_threads_as_they_found_them(two_partitions):
