@@ -115,10 +115,9 @@ class _WordPieceWords:
     (non-ASCII, control characters) is counted by the tokenizer, and so is every line of a text holding one
     of the tokenizer's added tokens (`[MASK]` is one token, not three)."""
 
-    _MAX_WORDS = 500_000  # the cache is dropped past this (a vocabulary of code identifiers, ~50 MB)
-
     def __init__(self, tokenizer, added_tokens: list[str], lowercase: bool) -> None:
         self.tokenizer = tokenizer
+        self.max_words = 500_000  # the cache is dropped past this (a vocabulary of code identifiers, ~50 MB)
         self.added_tokens = added_tokens
         self.lowercase = lowercase  # words are looked up as the normalizer leaves them
         # A word the vocabulary holds whole is one token (WordPiece takes the longest match first): those
@@ -180,7 +179,7 @@ class _WordPieceWords:
         new = list(set(words).difference(tokens_of))
         if not new:
             return tokens_of
-        if len(tokens_of) + len(new) > self._MAX_WORDS:
+        if len(tokens_of) + len(new) > self.max_words:
             tokens_of = self.tokens_of = dict(self.vocabulary)
         for word, encoding in zip(new, self.tokenizer.encode_batch_fast(new, add_special_tokens=False)):
             tokens_of[word] = len(encoding.ids)

@@ -94,6 +94,7 @@ def build_chunks(repo: RepoRecord, snapshot: SourceSnapshot, store: MetadataStor
             if records is None:
                 raise child_died(ErrorCode.CHUNK_BUILD_ERROR, "chunking", entry.path)
             record(entry, size, records)
+        stats.counts["chunk_processes"] = chunker.processes_started
     store.save_chunk_sets(chunk_sets)
     stats.counts["files_total"] = len(entries)
     store.publish(snapshot.repo, snapshot.snapshot, STAGE, snapshot.commit, snapshot.manifest_id)

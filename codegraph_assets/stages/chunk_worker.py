@@ -41,6 +41,10 @@ class Chunker:
         for tag, rows in self._pool.stream(requests):
             yield tag, None if rows is None else [_record(row) for row in rows]
 
+    @property
+    def processes_started(self) -> int:
+        return self._pool.processes_started
+
     def close(self) -> None:
         self._pool.close()
 

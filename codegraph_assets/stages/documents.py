@@ -88,6 +88,7 @@ def ensure_documents(repo: RepoRecord, entries: list[ManifestEntry], store: Meta
             record(entry, len(content), *_from_outcome(outcome, entry, content, config))
             while unparsed:
                 record(*unparsed.pop())
+        stats.counts["parse_processes"] = parser.processes_started
     while unparsed:
         record(*unparsed.pop())
     store.save_documents(pending)

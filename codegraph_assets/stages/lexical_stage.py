@@ -65,6 +65,7 @@ def build_lexical(repo: RepoRecord, snapshot: SourceSnapshot, store: MetadataSto
                 stats.counts["documents_added"] = tantivy.build(
                     *partition, snapshot.manifest_id, base_manifest_id=base, remove_paths=remove_paths,
                     add=_counted(pool.stream(requests), stats))
+                stats.counts["unit_processes"] = pool.processes_started
             stats.counts["documents_removed"] = len(remove_paths)
             # Recorded once the new index is in place (a build that dies leaves the previous index and its
             # record together); None: built without enrichment.

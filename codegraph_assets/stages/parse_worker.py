@@ -51,6 +51,10 @@ class IsolatedParser:
         for tag, outcome in self._pool.stream(requests):
             yield tag, ParseOutcome(outcome.value, outcome.failure)
 
+    @property
+    def processes_started(self) -> int:
+        return self._pool.processes_started
+
     def close(self) -> None:
         self._pool.close()
 

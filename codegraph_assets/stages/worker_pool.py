@@ -44,6 +44,7 @@ class _Worker:
         self.module, self.setup, self.start_error = module, setup, start_error
         self._process: subprocess.Popen | None = None
         self.connection: Connection | None = None
+        self.starts = 0  # processes started: the first, and each replacement after a timeout or a crash
 
     def send(self, request: tuple) -> None:
         if self._process is None:
@@ -74,6 +75,7 @@ class _Worker:
         self._process = self.connection = None
 
     def _start(self) -> None:
+        self.starts += 1
         ours, theirs = multiprocessing.Pipe()
         self._process = subprocess.Popen([sys.executable, "-m", self.module, str(theirs.fileno())],
                                          pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
@@ -141,6 +143,11 @@ class WorkerPool:
                     idle.append(worker)
                     yield tag, Outcome(None, "timeout")
 
+    @property
+    def processes_started(self) -> int:
+        """Child processes started so far (for a stage's metadata: 0 means none was needed)."""
+        return sum(worker.starts for worker in self._workers)
+
     def close(self) -> None:
         for worker in self._workers:
             worker.close()
@@ -185,6 +192,11 @@ class FunctionPool:
             while next_out in finished:
                 yield tags.pop(next_out), finished.pop(next_out)
                 next_out += 1
+
+    @property
+    def processes_started(self) -> int:
+        """Child processes started so far; 0 when the requests run in this process."""
+        return self._pool.processes_started if self._pool is not None else 0
 
     def close(self) -> None:
         if self._pool is not None:

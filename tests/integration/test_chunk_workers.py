@@ -4,6 +4,7 @@ reported for its file."""
 
 from __future__ import annotations
 
+import os
 import sysconfig
 from pathlib import Path
 
@@ -14,7 +15,6 @@ from codegraph_assets.config import ChunkingConfig, load_indexing_config
 from codegraph_assets.core.chunking import chunk_document
 from codegraph_assets.core.ir_parser import parse_document
 from codegraph_assets.core.lexical_units import lexical_units
-from codegraph_assets.stages import chunk_worker, lexical_worker, parse_worker, worker_pool
 from codegraph_assets.stages.chunk_stage import chunk_budget, chunk_set_keys
 from codegraph_assets.stages.chunk_worker import Chunker
 from codegraph_assets.stages.worker_pool import PARALLEL_FROM_FILES
@@ -42,8 +42,8 @@ def test_chunks_made_by_child_processes_are_those_made_in_process():
     with Chunker(CONFIG, BUDGET, workers=1) as in_process:
         expected = dict(in_process.chunk_stream(items))
     with Chunker(CONFIG, BUDGET, workers=2) as children:
-        assert children._pool._pool is not None  # children, not this process
         made = list(children.chunk_stream(iter(items)))
+        assert children.processes_started == (2 if (os.cpu_count() or 1) > 1 else 0)  # not this process
     assert [name for name, _ in made] == [name for name, *_ in items]  # in the order the files came
     assert dict(made) == expected and sum(len(chunks) for _, chunks in made) > 500
 
@@ -60,28 +60,19 @@ def test_a_chunking_child_that_dies_leaves_its_file_without_chunks_and_the_next_
     assert first and outcomes["dies"] is None and outcomes["after"] == first
 
 
-def test_a_partition_with_many_files_is_chunked_and_cut_into_lexical_units_by_children(codegraph_home, make_repo,
-                                                                                      monkeypatch):
+def test_a_partition_with_many_files_is_chunked_and_cut_into_lexical_units_by_children(codegraph_home, make_repo):
     files = {f"pkg/mod{i}.py": f"class Thing{i}:\n    def run(self, x):\n        return x * {i}\n\n\n"
                                f'def helper_{i}(value):\n    """Doubles {i}."""\n    return value * 2\n'
              for i in range(PARALLEL_FROM_FILES + 10)}
     repo = make_repo(files)
-    handed: dict[str, int] = {}  # worker module → files handed to its children
-    real_stream = worker_pool.WorkerPool.stream
-
-    def counting_stream(pool, items):  # the real pool, counting what it hands to children
-        for tag, outcome in real_stream(pool, items):
-            module = pool._workers[0].module
-            handed[module] = handed.get(module, 0) + 1
-            yield tag, outcome
-
-    monkeypatch.setattr(worker_pool.WorkerPool, "stream", counting_stream)
     data = index_text_stages(repo.path, "many")
-    assert handed == {parse_worker.__name__: len(files), lexical_worker.__name__: len(files),
-                      chunk_worker.__name__: len(files)}
     assert data["chunk"]["files_chunked"] == data["lexical"]["documents_added"] == len(files)
-
+    # Children did the work: as many as the config allows, at most one per CPU (none on a single CPU).
     config = load_indexing_config()
+    children = min(config.defaults.parallel_workers, os.cpu_count() or 1)
+    assert data["ir"]["parse_processes"] == children
+    assert data["lexical"]["unit_processes"] == data["chunk"]["chunk_processes"] == (children if children > 1 else 0)
+
     indexer = Indexer()
     with dg.build_resources({"metadata": indexer.resources["metadata"]}) as resources:
         store = resources.metadata.open()

@@ -72,12 +72,12 @@ def test_whole_text_counts_include_the_special_tokens_and_sum_the_lines():
         assert counter.count(text) == len(reference.encode(text).ids), repr(text)
 
 
-def test_a_full_word_cache_is_replaced_and_counting_goes_on(monkeypatch):
+def test_a_full_word_cache_is_replaced_and_counting_goes_on():
     counter = _model_counter()
     reference = Tokenizer.from_str(counter.tokenizer.to_str())
     words = counter._words
     assert words.tokens_of["return"] == 1  # seeded: a word the vocabulary holds whole is one token
-    monkeypatch.setattr(type(words), "_MAX_WORDS", len(words.vocabulary) + 5)
+    words.max_words = len(words.vocabulary) + 5
     lines = ["qzxwv bvcxz wqpzk", "zzqqvvxx kkjjhhgg yyttrree ppoollkk mmnnbbvv", "qzxwv xyzzyplugh"]
     assert counter.line_tokens(lines) == _reference(reference, lines)
     assert counter.line_tokens(["frobnicatezz"]) == _reference(reference, ["frobnicatezz"])
