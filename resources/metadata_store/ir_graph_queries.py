@@ -24,11 +24,11 @@ class IRGraphQueries:
                          path: str | None = None) -> list[tuple[str, Symbol]]:
         """(path, symbol) of a manifest's indexed files, filtered by symbol name and/or path, in path and
         definition order."""
-        from resources.metadata_store.store import _symbol_from_row
+        from resources.metadata_store.store import SYMBOL_COLUMNS, symbol_from_values
 
         e, d, s = t.manifest_entries, t.ir_documents, t.ir_symbols
         query = (
-            select(e.c.path, s)
+            select(e.c.path, *SYMBOL_COLUMNS)
             .join(d, d.c.blob_sha == e.c.blob_sha)  # through ir_documents: its blob index serves both ways
             .join(s, s.c.doc_key == d.c.doc_key)
             .where(e.c.manifest_id == manifest_id, e.c.skip_reason.is_(None),
@@ -40,7 +40,7 @@ class IRGraphQueries:
         if path is not None:
             query = query.where(e.c.path == path)
         with self._errors(f"read the symbols of manifest {manifest_id}"), self.engine.connect() as conn:
-            return [(row.path, _symbol_from_row(row)) for row in conn.execute(query)]
+            return [(path, symbol_from_values(values)) for path, *values in conn.execute(query)]
 
     def snapshot_interfaces(self, manifest_id: str, doc_key_prefix: str) -> dict[str, DocumentIR]:
         """path → the parsed document of every indexed file, holding only its language and interface (what
