@@ -38,6 +38,7 @@ from codegraph_assets.serving.served_files import ServedFiles
 from codegraph_assets.serving.vector_copy import VectorReader, remove_abandoned_copies
 from codegraph_assets.serving.vector_matrix import ServingVectors
 from resources.metadata_store import SERVING
+from resources.qdrant_store import QdrantResource
 
 __all__ = ["CodeGraph", "Partition", "SearchHit", "Snippet", "SymbolLocation", "default_graph", "definitions",
            "partitions", "references", "search", "snippet", "symbols"]
@@ -90,9 +91,10 @@ class CodeGraph:
             self._files = ServedFiles(self.store, resources.git)
             self._search: CodeSearch | None = None
             self._vector_cache = ServingVectors()  # outlives each CodeSearch: see _engine
-            # One search at a time: it swaps the Qdrant copy and CodeSearch under it, and the model runs
-            # its own threads anyway. Navigation and snippets read immutable data and need no lock.
-            self._search_lock = threading.Lock()
+            # Searches run at once: each holds the Qdrant copy it reads (VectorReader.reading), so loading
+            # one partition's matrix (seconds) delays only the searches that need that matrix. The lock
+            # guards the swap of the current CodeSearch alone.
+            self._engine_lock = threading.Lock()
             self._vectors.take_first_copy(self.config.serve.first_copy_wait_s, self.config.serve.copy_poll_s)
             if self.config.serve.warm_up:
                 self._embedder.embed_query("warm up")  # loads the model now, not on the first query
@@ -147,8 +149,11 @@ class CodeGraph:
                                  fix="use one of: " + ", ".join(SEARCH_MODES))
         limit = self._limit(limit)
         part = self.partition(repo, snapshot)
-        with self._search_lock:
-            engine = self._engine(part, needs_vectors=mode != "lexical")
+        # Lexical never touches Qdrant: it holds whatever copy there is (None until a first one exists).
+        reading = (self._vectors.reading_latest() if mode == "lexical"
+                   else self._vectors.reading(part.repo, part.snapshot, part.manifest_id))
+        with reading as qdrant:
+            engine = self._engine(qdrant)
             return engine.search(query, repo=part.repo, snapshot=part.snapshot, mode=mode, limit=limit)
 
     def definitions(self, name_or_symbol: str, *, repo: str | None = None,
@@ -192,18 +197,21 @@ class CodeGraph:
         return Snippet(entry.path, start, last, len(lines), entry.language, entry.blob_sha, text, last < end)
 
     # -- internals ---------------------------------------------------------------------------------
-    def _engine(self, part: Partition, *, needs_vectors: bool) -> CodeSearch:
-        """The CodeSearch over the current Qdrant reader; rebuilt (empty caches) only when the reader changes."""
-        qdrant = (self._vectors.reader(part.repo, part.snapshot, part.manifest_id) if needs_vectors
-                  else self._vectors.latest())  # lexical never touches Qdrant: None until a first copy exists
-        if self._search is None or self._search.qdrant is not qdrant:
+    def _engine(self, qdrant: QdrantResource | None) -> CodeSearch:
+        """The CodeSearch over `qdrant`, the copy this search holds; built anew (empty caches) only when the
+        current copy changes. A search still reading an older copy gets an engine of its own, not kept."""
+        with self._engine_lock:
+            engine = self._search
+            if engine is not None and engine.qdrant is qdrant:
+                return engine
             # A local store's vectors are searched from memory (serving/vector_matrix.py): Qdrant's local
             # search scans the whole store per query. A new copy (some partition's head moved) keeps the
             # matrices of the partitions whose serving manifest it did not change.
-            self._search = CodeSearch(self.store, self._tantivy, qdrant, self._embedder, self.config,
-                                      vectors_in_memory=self._vectors.copies_local_store,
-                                      vector_cache=self._vector_cache)
-        return self._search
+            engine = CodeSearch(self.store, self._tantivy, qdrant, self._embedder, self.config,
+                                vectors_in_memory=self._vectors.copies_local_store, vector_cache=self._vector_cache)
+            if qdrant is self._vectors.latest():
+                self._search = engine
+            return engine
 
     def _copy_root(self) -> Path:
         configured = self.config.serve.qdrant_copy_dir

@@ -9,6 +9,7 @@ closes it at teardown so a search or the next step can open it again.
 from __future__ import annotations
 
 import re
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -82,14 +83,18 @@ class QdrantResource(dg.ConfigurableResource):
     collection_prefix: str = "codegraph"
     timeout_s: int = 60
     _client: QdrantClient | None = PrivateAttr(default=None)
+    # Local mode's client is plain Python over shared dicts and arrays, not made for concurrent calls: a
+    # server's search threads read a local store one at a time (a server's client is thread-safe).
+    _client_lock: threading.RLock = PrivateAttr(default_factory=threading.RLock)
 
     def teardown_after_execution(self, context) -> None:
         self.close()
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        with self._client_lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
 
     @contextmanager
     def writing(self) -> Iterator[None]:
@@ -216,7 +221,7 @@ class QdrantResource(dg.ConfigurableResource):
         # 20 s for 22,000 points); unfiltered pages checked here cost one pass. A server filters by index.
         server_filter = _partition_filter(repo, snapshot) if self.url else None
         page = _SCROLL_PAGE if self.url else _LOCAL_SCROLL_PAGE
-        with self._errors(f"read the vectors of {repo}|{snapshot}"):
+        with self._errors(f"read the vectors of {repo}|{snapshot}"), self._one_caller():
             if client.collection_exists(collection):
                 while True:
                     points, offset = client.scroll(collection, scroll_filter=server_filter, limit=page,
@@ -235,7 +240,7 @@ class QdrantResource(dg.ConfigurableResource):
 
     def search(self, collection: str, vector: np.ndarray, repo: str, snapshot: str, limit: int) -> list[VectorMatch]:
         client = self._connect()
-        with self._errors(f"search {collection}"):
+        with self._errors(f"search {collection}"), self._one_caller():
             if not client.collection_exists(collection):
                 return []
             result = client.query_points(collection, query=np.asarray(vector, dtype=np.float32).tolist(),
@@ -244,21 +249,31 @@ class QdrantResource(dg.ConfigurableResource):
         return [VectorMatch(float(p.score), dict(p.payload or {})) for p in result.points]
 
     def _connect(self) -> QdrantClient:
-        if self._client is None:
-            try:
-                if self.url:
-                    self._client = QdrantClient(url=self.url, api_key=self.api_key, timeout=self.timeout_s)
-                else:
-                    Path(self.location).mkdir(parents=True, exist_ok=True)
-                    self._client = QdrantClient(path=self.location)
-            except RuntimeError as exc:  # local mode: "already accessed by another instance"
-                raise CodegraphError(
-                    ErrorCode.INDEX_LOCKED, f"the Qdrant local store {self.location} is open in another client "
-                    "(another run or search, in this process or another)",
-                    input=self.location, fix="retry when the other run or search has finished, "
-                    "or run a Qdrant server and set its url",
-                ) from exc
-        return self._client
+        with self._client_lock:  # two threads opening one local store would lock each other out
+            if self._client is None:
+                try:
+                    if self.url:
+                        self._client = QdrantClient(url=self.url, api_key=self.api_key, timeout=self.timeout_s)
+                    else:
+                        Path(self.location).mkdir(parents=True, exist_ok=True)
+                        self._client = QdrantClient(path=self.location)
+                except RuntimeError as exc:  # local mode: "already accessed by another instance"
+                    raise CodegraphError(
+                        ErrorCode.INDEX_LOCKED, f"the Qdrant local store {self.location} is open in another client "
+                        "(another run or search, in this process or another)",
+                        input=self.location, fix="retry when the other run or search has finished, "
+                        "or run a Qdrant server and set its url",
+                    ) from exc
+            return self._client
+
+    @contextmanager
+    def _one_caller(self) -> Iterator[None]:
+        """Around a read that server threads may make at once: one at a time in local mode."""
+        if self.url:
+            yield
+            return
+        with self._client_lock:
+            yield
 
     def _errors(self, action: str):
         return _QdrantErrors(action, self.url or self.location)

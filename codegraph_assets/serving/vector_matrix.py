@@ -78,7 +78,10 @@ class ServingVectors:
 
     def __init__(self) -> None:
         self._by_partition: dict[tuple[str, str, str], PartitionVectors] = {}
-        self._load_lock = threading.Lock()  # one load per partition, however many threads ask at once
+        # One load per partition, however many threads ask at once; partitions load independently (the
+        # Qdrant resource serializes what its client cannot do at once).
+        self._load_locks: dict[tuple[str, str, str], threading.Lock] = {}
+        self._locks_lock = threading.Lock()
 
     def get(self, qdrant: QdrantResource, collection: str, repo: str, snapshot: str, manifest_id: str,
             serving_files: Mapping[str, str]) -> PartitionVectors:
@@ -88,7 +91,9 @@ class ServingVectors:
         loaded = self._by_partition.get(key)
         if loaded is not None and loaded.manifest_id == manifest_id:
             return loaded
-        with self._load_lock:
+        with self._locks_lock:
+            load_lock = self._load_locks.setdefault(key, threading.Lock())
+        with load_lock:
             loaded = self._by_partition.get(key)
             if loaded is None or loaded.manifest_id != manifest_id:
                 self._by_partition.pop(key, None)  # free the old matrix before loading the new one

@@ -230,3 +230,63 @@ def test_concurrent_query_embeds_leave_torch_threads_as_they_found_them(two_part
                 assert all(hits == sequential[query_index] for hits in repeated)
     finally:
         torch.set_num_threads(before)
+
+
+class _HeldLoad:
+    """Holds the load of one repository's matrix (the real `PartitionVectors.load`, run once released) so a
+    test can act while a search waits inside it; bounded waits, so a broken test fails instead of hanging."""
+
+    def __init__(self, monkeypatch, repo: str) -> None:
+        self.started, self.released = threading.Event(), threading.Event()
+        real_load = PartitionVectors.load.__func__
+
+        def held_load(cls, qdrant, collection, held_repo, snapshot, manifest_id, serving_files):
+            if held_repo == repo:
+                self.started.set()
+                assert self.released.wait(120), "the test never released the held load"
+            return real_load(cls, qdrant, collection, held_repo, snapshot, manifest_id, serving_files)
+
+        monkeypatch.setattr(PartitionVectors, "load", classmethod(held_load))
+
+
+def _copies(codegraph_home: Path) -> list[str]:
+    return sorted(p.name for p in (codegraph_home / "serve").glob("qdrant-copy-*"))
+
+
+def test_searches_answer_while_another_partitions_matrix_loads(two_partitions, monkeypatch):
+    with CodeGraph() as graph, ThreadPoolExecutor(1) as pool:
+        beta_first = graph.search("compute a checksum of bytes", repo="beta", snapshot="main", mode="vector")
+        held = _HeldLoad(monkeypatch, "alpha")
+        alpha_vector = pool.submit(graph.search, "retry a failed network request", repo="alpha", snapshot="main",
+                                   mode="vector")
+        assert held.started.wait(120)
+        # alpha's first vector query is loading its matrix: beta's vector search and alpha's lexical one answer.
+        assert graph.search("compute a checksum of bytes", repo="beta", snapshot="main", mode="vector") == beta_first
+        lexical = graph.search("retry_request", repo="alpha", snapshot="main", mode="lexical")
+        assert lexical and lexical[0].path.startswith("pkg/retry_request_")
+        assert not alpha_vector.done()
+        held.released.set()
+        hits = alpha_vector.result(timeout=120)
+        assert hits[0].path.startswith("pkg/retry_request_")
+        assert hits == graph.search("retry a failed network request", repo="alpha", snapshot="main", mode="vector")
+
+
+def test_a_copy_a_search_still_reads_is_deleted_only_when_that_search_ends(two_partitions, codegraph_home,
+                                                                           monkeypatch):
+    with CodeGraph() as graph, ThreadPoolExecutor(1) as pool:
+        (first_copy,) = _copies(codegraph_home)
+        held = _HeldLoad(monkeypatch, "alpha")
+        alpha_vector = pool.submit(graph.search, "retry a failed network request", repo="alpha", snapshot="main",
+                                   mode="vector")
+        assert held.started.wait(120)  # alpha's search holds the first copy, reading it
+        beta = GitRepo(Path(graph.store.get_repo("beta").location))
+        beta.commit({"pkg/ledger.py": "def close_the_books(ledger):\n    return ledger\n"}, "ledger")
+        assert two_partitions.materialize("beta", "main").result.success
+        # beta's head moved: its search takes a new copy and answers from it while alpha's still reads the first.
+        assert graph.search("close the books", repo="beta", snapshot="main", mode="vector")[0].path == "pkg/ledger.py"
+        copies = _copies(codegraph_home)
+        assert len(copies) == 2 and first_copy in copies
+        held.released.set()
+        assert alpha_vector.result(timeout=120)[0].path.startswith("pkg/retry_request_")
+        (current,) = _copies(codegraph_home)
+        assert current != first_copy
