@@ -24,6 +24,7 @@ from codegraph_assets.core.text_lines import split_lines
 from codegraph_assets.errors import CodegraphError, ErrorCode
 from codegraph_assets.navigation import require_serving
 from codegraph_assets.serving.vector_matrix import ServingVectors
+from codegraph_assets.stages.documents import doc_key
 from resources.embeddings import EmbeddingResource
 from resources.metadata_store import MetadataStore, PublishedSnapshot
 from resources.qdrant_store import QdrantResource, VectorMatch
@@ -62,9 +63,15 @@ class CodeSearch:
         # when a run publishes a new one meanwhile.
         head = self._require_serving(repo, snapshot)
         if mode == "lexical":
-            return self.lexical(parsed, repo, snapshot, limit, head)
-        if mode == "vector":
-            return self.vector(parsed, repo, snapshot, limit, head)
+            hits = self.lexical(parsed, repo, snapshot, limit, head)
+        elif mode == "vector":
+            hits = self.vector(parsed, repo, snapshot, limit, head)
+        else:
+            hits = self._hybrid(parsed, repo, snapshot, limit, head)
+        return self._with_summaries(hits, repo, snapshot, head)
+
+    def _hybrid(self, parsed: LexicalQuery, repo: str, snapshot: str, limit: int,
+                head: PublishedSnapshot) -> list[SearchHit]:
         settings = self.config.search
         candidates = limit * settings.candidate_multiplier
         # Lexical candidates enter the fusion without their snippets: finding a long unit's best window
@@ -145,6 +152,30 @@ class CodeSearch:
                 return self.embedder.embed_query(text)
             finally:
                 torch.set_num_threads(previous)
+
+    def _with_summaries(self, hits: list[SearchHit], repo: str, snapshot: str,
+                        head: PublishedSnapshot) -> list[SearchHit]:
+        """Hits in a function that the served index summarized (enrichment) carry the summary: what an agent
+        reads before opening the code. Read per query: a later run at the same commit may fill in summaries."""
+        in_definitions = [i for i, hit in enumerate(hits) if hit.symbol]
+        if not in_definitions:
+            return hits
+        enrichment = self.store.lexical_enrichment(repo, snapshot, head.manifest_id)
+        if enrichment is None:
+            return hits
+        serving = self._serving_files(repo, snapshot, head)
+        key_of: dict[int, tuple[str, str]] = {}
+        for i in in_definitions:
+            hit = hits[i]
+            blob = serving.get(hit.path)
+            if blob is not None:  # a symbol is "path/descriptor" (qualified_symbol_id)
+                key_of[i] = doc_key(blob, self.config), hit.symbol[len(hit.path) + 1:]
+        summaries = self.store.symbol_summaries(enrichment.enrichment, {key for key, _ in key_of.values()})
+        shown = list(hits)
+        for i, key in key_of.items():
+            if key in summaries:
+                shown[i] = replace(hits[i], summary=summaries[key])
+        return shown
 
     def _vector_hit(self, match: VectorMatch, text: str) -> SearchHit:
         payload = match.payload

@@ -37,6 +37,8 @@ def run(args) -> int:
     for rank, hit in enumerate(hits, 1):
         symbol = f"  {hit.kind or 'code'} {hit.symbol}" if hit.symbol else ""
         print(f"{rank:2}. {hit.path}:{hit.start_line}-{hit.end_line}  score={hit.score:.4f}{symbol}")
+        if hit.summary:
+            print(f"        summary: {hit.summary}")
         first = hit.snippet_start_line or hit.start_line
         for number, line in enumerate(hit.snippet.split("\n")[:_SHOWN_LINES], first):
             print(f"  {number:5} {line}")

@@ -22,6 +22,7 @@ class SearchHit:
     source: str = ""  # lexical | vector | hybrid
     snippet_start_line: int = 0  # 0: the snippet starts at start_line
     kind: str = ""  # function, method, class, module, text... (the IR symbol kind of the hit)
+    summary: str = ""  # the LLM summary of the definition the hit is, when the served index has one (enrichment)
 
     def to_json(self) -> dict:
         return asdict(self)

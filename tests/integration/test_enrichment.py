@@ -262,3 +262,23 @@ def test_enabled_without_an_llm_endpoint_fails_naming_the_setting_and_the_fix(co
     message = failure.event_specific_data.error.message
     assert "PERMANENT INVALID_PAYLOAD" in message and "enrichment.enabled" in message
     assert "CODEGRAPH_LLM_BASE_URL" in message and "Fix:" in message
+
+
+
+def test_hits_in_a_summarized_function_carry_its_summary_in_every_mode(indexer, server, make_repo):
+    # reconcile is long enough to be cut into chunks of its own; ledger.py is one chunk of two functions.
+    body = "".join(f"    total_{i} = statement.lines[{i}].amount - journal.entries[{i}].amount\n" for i in range(60))
+    repo = make_repo({"vault/ledger.py": LEDGER, "books/reconcile.py": f"def reconcile(statement, journal):\n{body}"})
+    indexer.register("books", str(repo.path), ["main"])
+    _index(indexer, "books")
+    lexical = {h.symbol: h.summary for h in indexer.search("rotate keys documented", "books", "main", "lexical")}
+    assert lexical == {"vault/ledger.py/rotate_keys().": SUMMARIES["rotate_keys"],
+                       "vault/ledger.py/documented().": ""}  # it has a docstring: no summary
+    for mode in ("vector", "hybrid"):
+        hits = indexer.search("statement lines journal entries amount", "books", "main", mode, limit=10)
+        in_reconcile = [h for h in hits if h.symbol == "books/reconcile.py/reconcile()."]
+        assert in_reconcile and all(h.summary == SUMMARIES["reconcile"] for h in in_reconcile), mode
+        assert all(h.summary == "" for h in hits if h.symbol is None), mode  # e.g. the chunk of both ledger functions
+    _index(indexer, "books", run_config=None)  # enrichment off: the index now served has no summaries
+    for mode in ("lexical", "vector", "hybrid"):
+        assert all(h.summary == "" for h in indexer.search("rotate keys journal", "books", "main", mode, limit=10))
