@@ -52,10 +52,6 @@ def code_tokens(text: str) -> list[str]:
     return tokens
 
 
-def code_token_text(text: str) -> str:
-    return " ".join(code_tokens(text))
-
-
 def words(text: str) -> list[str]:
     """The sub-words of every identifier in `text`, in order, lowercased: what prose and phrases match."""
     return list(chain.from_iterable(map(_sub_words, _IDENTIFIER.findall(text))))
