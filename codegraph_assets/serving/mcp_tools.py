@@ -36,7 +36,8 @@ def build_mcp_server(graph: CodeGraph) -> MCPServer:
     def search(query: str, repo: str | None = None, snapshot: str | None = None,
                mode: Literal["hybrid", "lexical", "vector"] = "hybrid", limit: int | None = None) -> dict[str, Any]:
         """Find code by meaning or by words: natural language ("where do we retry failed uploads") or identifiers.
-        Returns hits with path, start_line, end_line, score, the enclosing symbol and a snippet."""
+        Returns hits with path, start_line, end_line, score, the enclosing symbol, a snippet and, where the index
+        was built with enrichment, a one-line summary of the function."""
         return _answer(lambda: answers.search_answer(graph, query, repo, snapshot, mode, limit))
 
     @server.tool(annotations=_READ_ONLY)
