@@ -18,7 +18,7 @@ from typing import Literal
 
 from codegraph_assets.config import IndexingConfig
 from codegraph_assets.core.hits import SearchHit, best_window, reciprocal_rank_fusion, snippet
-from codegraph_assets.core.ir_model import qualified_symbol_id
+from codegraph_assets.core.ir_model import document_symbol_id, qualified_symbol_id
 from codegraph_assets.core.lexical_query import LexicalQuery, parse_query
 from codegraph_assets.core.text_lines import split_lines
 from codegraph_assets.errors import CodegraphError, ErrorCode
@@ -168,8 +168,8 @@ class CodeSearch:
         for i in in_definitions:
             hit = hits[i]
             blob = serving.get(hit.path)
-            if blob is not None:  # a symbol is "path/descriptor" (qualified_symbol_id)
-                key_of[i] = doc_key(blob, self.config), hit.symbol[len(hit.path) + 1:]
+            if blob is not None:
+                key_of[i] = doc_key(blob, self.config), document_symbol_id(hit.path, hit.symbol)
         summaries = self.store.symbol_summaries(enrichment.enrichment, {key for key, _ in key_of.values()})
         shown = list(hits)
         for i, key in key_of.items():

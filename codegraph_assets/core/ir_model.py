@@ -318,6 +318,11 @@ def qualified_symbol_id(path: str, symbol_id: str) -> str:
     return f"{path}/{symbol_id}"
 
 
+def document_symbol_id(path: str, qualified: str) -> str:
+    """The document-relative descriptor of a `qualified_symbol_id` of a symbol of `path`."""
+    return qualified[len(path) + 1:]
+
+
 def needs_repository(target: str, *, plain_names: bool = False) -> bool:
     """Whether only repository-level resolution can bind a document-level target: imports, inherited
     members, and (where a star import may supply them) plain names."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from codegraph_assets.core.ir_model import document_symbol_id
 from codegraph_assets.core.languages import LANGUAGE_BY_EXTENSION, LANGUAGE_BY_FILENAME, language_for_path
 from codegraph_assets.core.tokenizing import compound_identifiers, words
 from codegraph_assets.errors import CodegraphError, ErrorCode
@@ -54,7 +55,7 @@ class LexicalQuery:
     def admits(self, path: str, language: str | None, symbol: str | None, text: str) -> bool:
         """Whether a hit found another way (a vector hit) passes the filters and contains the phrases.
         `symbol` is its repository-wide descriptor: sym: matches any name in it."""
-        names = set(_SYMBOL_NAME.findall(symbol[len(path) + 1:].lower())) if symbol else set()
+        names = set(_SYMBOL_NAME.findall(document_symbol_id(path, symbol).lower())) if symbol else set()
         return (_any_path(self.path_patterns, path, default=True) and not _any_path(self.excluded_paths, path)
                 and (not self.languages or language in self.languages)
                 and language not in self.excluded_languages

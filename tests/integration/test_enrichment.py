@@ -264,7 +264,6 @@ def test_enabled_without_an_llm_endpoint_fails_naming_the_setting_and_the_fix(co
     assert "CODEGRAPH_LLM_BASE_URL" in message and "Fix:" in message
 
 
-
 def test_hits_in_a_summarized_function_carry_its_summary_in_every_mode(indexer, server, make_repo):
     # reconcile is long enough to be cut into chunks of its own; ledger.py is one chunk of two functions.
     body = "".join(f"    total_{i} = statement.lines[{i}].amount - journal.entries[{i}].amount\n" for i in range(60))
