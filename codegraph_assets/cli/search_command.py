@@ -22,7 +22,11 @@ def run(args) -> int:
     with cli_resources() as (config, _defs, resources):
         store = resources.metadata.open()
         repo, snapshot = _default_partition(store, args.repo, args.snapshot)
-        search = CodeSearch(store, resources.tantivy, resources.qdrant, resources.embeddings, config)
+        # Many queries in one process: a local store's partition vectors are loaded once and each query is a
+        # matrix product (serving/vector_matrix.py), instead of Qdrant local mode scanning every point per
+        # query. One query alone is cheaper through Qdrant than a load.
+        search = CodeSearch(store, resources.tantivy, resources.qdrant, resources.embeddings, config,
+                            vectors_in_memory=bool(args.queries_file) and not resources.qdrant.url)
         if args.queries_file:
             for qid, query in _read_queries(args.queries_file):
                 hits = search.search(query, repo=repo, snapshot=snapshot, mode=args.mode, limit=args.limit)

@@ -80,6 +80,10 @@ def test_queries_file_answers_many_queries_in_one_process(indexed_cli, tmp_path)
     assert [a["qid"] for a in answers] == ["a", "b"]
     assert answers[0]["hits"][0]["path"] == "web/session.ts"
     assert answers[1]["hits"][0]["path"] == "billing/invoice.py"
+    # The file's queries are answered from vectors loaded once; one query per process asks Qdrant: same hits.
+    for answer, query in zip(answers, ("log the user out", "sum of invoice lines")):
+        alone = codegraph("search", query, "--mode", "hybrid", "--json", env=env)
+        assert json.loads(alone.stdout) == answer["hits"]
 
 
 def test_repo_add_list_and_remove(indexed_cli):
