@@ -247,7 +247,10 @@ class GitOperations:
 
     def verify_commit(self, repo: str, kind: RepoKind, location: str, commit: str) -> str:
         """`commit` itself when it is a full sha of a commit in this repository (a worktree id for
-        directories); INVALID_PAYLOAD otherwise, so a pinned commit can never be a ref or an option."""
+        directories); INVALID_PAYLOAD otherwise, so a pinned commit can never be a ref or an option.
+
+        A remote's mirror is fetched first when it lacks the commit: the push sensor pins what `git
+        ls-remote` reported, which no fetch has brought into the mirror yet."""
         fix = "the run tag codegraph/commit must be a full commit sha of this repository"
         if kind == "directory":
             if _WORKTREE_COMMIT.match(commit):
@@ -257,14 +260,25 @@ class GitOperations:
                 input=commit, fix=f"{fix} (worktree-<40 hex> for a plain directory)",
             )
         if _FULL_SHA.match(commit):
-            result = self._run(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{commit}^{{commit}}"],
-                               cwd=self.git_dir(repo, kind, location), what=f"verify {commit} in {repo}", check=False)
-            if result.returncode == 0 and result.stdout.decode().strip() == commit:
+            if self._has_commit(repo, kind, location, commit):
                 return commit
+            if kind == "git_remote":
+                self.sync(repo, kind, location)
+                if self._has_commit(repo, kind, location, commit):
+                    return commit
+                fix += " (the remote no longer has it, even after a fetch: was the branch force-pushed?)"
         raise CodegraphError(
             ErrorCode.INVALID_PAYLOAD, f"{commit!r} is not a commit of repository {repo!r}",
             input=commit, fix=fix,
         )
+
+    def _has_commit(self, repo: str, kind: RepoKind, location: str, commit: str) -> bool:
+        git_dir = self.git_dir(repo, kind, location)
+        if kind == "git_remote" and not (git_dir / "HEAD").exists():
+            return False  # not cloned yet
+        result = self._run(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{commit}^{{commit}}"],
+                           cwd=git_dir, what=f"verify {commit} in {repo}", check=False)
+        return result.returncode == 0 and result.stdout.decode().strip() == commit
 
     def resolve_ref(self, repo: str, kind: RepoKind, location: str, ref: str, *,
                     skip_dir: Callable[[str], bool] | None = None, max_file_bytes: int | None = None) -> str | None:

@@ -192,6 +192,22 @@ def test_verify_commit_rejects_a_sha_that_is_not_a_commit_here(git, make_repo):
         assert value in raised.value.message
 
 
+def test_verify_commit_of_a_remote_fetches_a_pushed_commit_and_refuses_one_the_remote_lost(git, make_repo):
+    origin = make_repo({"a.py": "x = 1\n"})
+    location = f"file://{origin.path}"
+    git.sync("r", "git_remote", location)
+    first = origin.git("rev-parse", "HEAD")
+    pushed = origin.commit({"a.py": "x = 2\n"})  # what `git ls-remote` reports before any fetch
+    assert git.verify_commit("r", "git_remote", location, pushed) == pushed
+    origin.git("reset", "-q", "--hard", first)  # force-pushed away
+    origin.git("reflog", "expire", "--expire=now", "--all")
+    origin.git("gc", "-q", "--prune=now")
+    with pytest.raises(CodegraphError) as raised:
+        git.verify_commit("other", "git_remote", location, pushed)  # a mirror that never had it
+    assert raised.value.code is ErrorCode.INVALID_PAYLOAD
+    assert "force-pushed" in raised.value.fix
+
+
 def test_head_commit_names_a_detached_head_that_default_branch_cannot(git, make_repo):
     repo = make_repo({"a.py": "x = 1\n"})
     first = repo.git("rev-parse", "HEAD")

@@ -1,6 +1,6 @@
 """The push sensor of the code location, evaluated tick by tick as Dagster's daemon does: real git repositories
-(reached through file:// URLs, so every tick fetches into the managed mirror), the real metadata store and a
-real Dagster instance in DAGSTER_HOME."""
+(reached through file:// URLs: a tick reads their refs with `git ls-remote`, the run it requests fetches), the
+real metadata store and a real Dagster instance in DAGSTER_HOME."""
 
 from __future__ import annotations
 
@@ -109,6 +109,25 @@ def test_a_push_requests_exactly_one_run_pinned_to_the_new_commit(sensor, make_r
     result = sensor.tick()
     assert requested(result) == [("shop|main", f"shop:main:{pushed}", pushed)]
     assert result.run_requests[0].tags["dagster/partition/repo"] == "shop"
+
+
+def run_requested(sensor: PushSensor, request: dg.RunRequest) -> str:
+    """Run the ir stage of what a tick requested, with the request's tags, as the daemon's run would; the
+    commit it published."""
+    repo, ref = request.partition_key.split("|")
+    dg.materialize(ALL_ASSETS, selection=["ir"], partition_key=request.partition_key, tags=request.tags,
+                   instance=sensor.instance, resources=build_resource_defs(load_indexing_config()))
+    return sensor.store.published(repo, ref, "ir").commit
+
+
+def test_the_runs_a_push_requests_index_the_pushed_commit_of_a_remote_the_tick_did_not_fetch(sensor, make_repo):
+    origin = make_repo({"app.py": "x = 1\n"})
+    sensor.register("shop", f"file://{origin.path}")
+    (first_run,) = sensor.tick().run_requests  # the tick read the refs with ls-remote: nothing cloned yet
+    assert run_requested(sensor, first_run) == origin.git("rev-parse", "HEAD")
+    pushed = origin.commit({"app.py": "x = 2\n"})
+    (push_run,) = sensor.tick().run_requests  # the mirror does not have the pushed commit yet
+    assert run_requested(sensor, push_run) == pushed
 
 
 def test_the_first_tick_requests_each_tracked_ref_that_exists_and_is_not_indexed(sensor, make_repo):
