@@ -136,6 +136,11 @@ def repo_heads(make_repo, codegraph_home, storage):
         per_repo = [limit for limit in concurrency.run_queue_config.tag_concurrency_limits
                     if limit["key"] == "dagster/partition/repo"]
         assert bool(per_repo) == storage.one_run_per_repo
+        per_partition = [limit for limit in concurrency.run_queue_config.tag_concurrency_limits
+                         if limit["key"] == "dagster/partition"]
+        # Either way two runs of one partition never overlap: they would race for its Tantivy directory.
+        assert per_repo or per_partition == [{"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True},
+                                              "limit": 1}]
         with dg.build_resources(build_resource_defs(load_indexing_config())) as resources:
             for name, repo in repos.items():
                 register_repo(resources.metadata.open(), instance, name, str(repo.path), ["main", "ghost"])
