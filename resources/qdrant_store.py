@@ -9,6 +9,7 @@ closes it at teardown so a search or the next step can open it again.
 from __future__ import annotations
 
 import re
+import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -20,6 +21,7 @@ import dagster as dg
 import numpy as np
 from pydantic import PrivateAttr
 from qdrant_client import QdrantClient, models
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from codegraph_assets.config import codegraph_home
 from codegraph_assets.errors import CodegraphError, ErrorCode
@@ -279,8 +281,16 @@ class QdrantResource(dg.ConfigurableResource):
         return _QdrantErrors(action, self.url or self.location)
 
 
+# Failures that can pass by themselves: the connection (refused, reset, timed out: the REST client wraps them in
+# ResponseHandlingException), a busy local store.
+_TRANSIENT_FAILURES = (ResponseHandlingException, OSError, TimeoutError, sqlite3.OperationalError)
+_AUTH_STATUSES = (401, 403)
+
+
 class _QdrantErrors:
-    """Classify client failures: connection problems are TRANSIENT, the rest name the action."""
+    """Classify client failures. TRANSIENT: the server unreachable or overloaded (a connection error, 429, 5xx);
+    PERMANENT: what a retry would only repeat: a rejected API key (401/403), a request the server refuses
+    (another 4xx), anything else the client raises (a bad argument, a broken local store)."""
 
     def __init__(self, action: str, where: str) -> None:
         self.action, self.where = action, where
@@ -289,16 +299,22 @@ class _QdrantErrors:
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        if exc is None or isinstance(exc, CodegraphError):
+        if exc is None or isinstance(exc, CodegraphError) or not isinstance(exc, Exception):
             return False
         if isinstance(exc, OSError) and getattr(exc, "errno", None) == 28:
             raise CodegraphError(ErrorCode.DISK_FULL, f"Qdrant could not {self.action}: disk full",
                                  input=self.where, fix="free disk space under the Qdrant directory") from exc
-        if isinstance(exc, Exception):
-            raise CodegraphError(ErrorCode.QDRANT_ERROR, f"Qdrant could not {self.action}: {exc.__class__.__name__}: "
-                                 f"{str(exc)[:300]}", input=self.where,
-                                 fix="check the Qdrant server is reachable, or the local directory is intact") from exc
-        return False
+        problem = f"Qdrant could not {self.action}: {exc.__class__.__name__}: {str(exc)[:300]}"
+        status = exc.status_code if isinstance(exc, UnexpectedResponse) else None
+        if status in _AUTH_STATUSES:
+            raise CodegraphError(ErrorCode.VECTOR_INDEX_ERROR, problem, input=self.where,
+                                 fix="set QDRANT_API_KEY to a key this Qdrant server accepts") from exc
+        if isinstance(exc, _TRANSIENT_FAILURES) or (status is not None and (status == 429 or status >= 500)):
+            raise CodegraphError(ErrorCode.QDRANT_ERROR, problem, input=self.where,
+                                 fix="check the Qdrant server is reachable and healthy; the step retries") from exc
+        raise CodegraphError(ErrorCode.VECTOR_INDEX_ERROR, problem, input=self.where,
+                             fix="check the Qdrant url and version (a server older than this client refuses "
+                             "some requests), or remove a damaged local directory to rebuild it") from exc
 
 
 def _partition_filter(repo: str, snapshot: str) -> models.Filter:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import http.server
 import json
 import os
 import shutil
@@ -10,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -134,6 +136,53 @@ def test_an_unreachable_qdrant_server_is_a_qdrant_error(codegraph_home, payload)
     resources = build_resource_defs(load_indexing_config())
     resources["qdrant"] = QdrantResource(url="http://127.0.0.1:9", timeout_s=2)
     assert_error(run(VectorIndexHandler(resources=resources), payload), ErrorCode.QDRANT_ERROR)
+
+
+class _QdrantAnswering(http.server.BaseHTTPRequestHandler):
+    """A Qdrant server's wire as seen by a client it refuses: every request gets `status` and Qdrant's error body
+    (no Qdrant server can run here; its REST status codes are what the client classifies)."""
+
+    status = 200
+
+    def _answer(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = json.dumps({"status": {"error": f"refused with {self.status}"}, "time": 0.0}).encode()
+        self.send_response(self.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_PUT = do_POST = do_DELETE = _answer
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("status", "code", "fix_names"), [
+    (401, ErrorCode.VECTOR_INDEX_ERROR, "QDRANT_API_KEY"),  # a wrong key: a retry sends the same key
+    (403, ErrorCode.VECTOR_INDEX_ERROR, "QDRANT_API_KEY"),
+    (400, ErrorCode.VECTOR_INDEX_ERROR, "version"),  # a request this server refuses, e.g. an older server
+    (503, ErrorCode.QDRANT_ERROR, "retries"),  # overloaded or restarting: worth a retry
+    (429, ErrorCode.QDRANT_ERROR, "retries"),
+])
+def test_a_qdrant_server_refusing_the_run_is_retried_only_when_it_may_answer_later(codegraph_home, payload,
+                                                                                   status, code, fix_names):
+    assert run(IRBuildHandler(), payload).success and run(ChunkBuildHandler(), payload).success
+    handler = type("Answering", (_QdrantAnswering,), {"status": status})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        resources = build_resource_defs(load_indexing_config())
+        resources["qdrant"] = QdrantResource(url=f"http://127.0.0.1:{server.server_port}", api_key="sk-wrong-key",
+                                             timeout_s=5)
+        result = run(VectorIndexHandler(resources=resources), payload)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert_error(result, code)
+    assert str(status) in result.error and fix_names in result.error
+    assert "sk-wrong-key" not in result.error
 
 
 def test_a_collection_of_another_dimension_is_a_vector_index_error(codegraph_home, payload):
