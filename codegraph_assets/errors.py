@@ -42,6 +42,7 @@ class ErrorCode(str, Enum):
     INVALID_MODEL = "INVALID_MODEL"
     TIMEOUT = "TIMEOUT"  # not in the seed: a stage or pipeline ran past its configured timeout
     RUN_ABORTED = "RUN_ABORTED"  # not in the seed: a run's process was killed from outside or crashed
+    REMOTE_ACCESS_DENIED = "REMOTE_ACCESS_DENIED"  # not in the seed: a git remote refused the credentials
 
 
 CATEGORY_OF: dict[ErrorCode, ErrorCategory] = {
@@ -69,6 +70,7 @@ CATEGORY_OF: dict[ErrorCode, ErrorCategory] = {
     ErrorCode.INVALID_MODEL: ErrorCategory.PERMANENT,
     ErrorCode.TIMEOUT: ErrorCategory.TRANSIENT,
     ErrorCode.RUN_ABORTED: ErrorCategory.INFRASTRUCTURE,
+    ErrorCode.REMOTE_ACCESS_DENIED: ErrorCategory.PERMANENT,
 }
 
 

@@ -38,6 +38,11 @@ _SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:[\w./~-]+$")
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$|^[0-9a-f]{64}$")
 _WORKTREE_COMMIT = re.compile(r"^worktree-[0-9a-f]{40}$")
 _READ_CHUNK = 1 << 20
+# What git prints when a remote answers but refuses: a retry gets the same answer, so these are permanent.
+_REMOTE_MISSING = re.compile(r"does not appear to be a git repository|repository '[^']*' not found|"
+                             r"Repository not found|returned error: 404", re.IGNORECASE)
+_REMOTE_DENIED = re.compile(r"Authentication failed|could not read (Username|Password)|Permission denied \(publickey|"
+                            r"Host key verification failed|returned error: 40[13]", re.IGNORECASE)
 # Everything git must not do on our behalf: prompt for passwords, use exotic transports.
 _GIT_ENV = {
     "GIT_TERMINAL_PROMPT": "0",
@@ -400,9 +405,14 @@ class GitOperations:
             stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired as exc:
             _kill_group(process)
+            if args[0] in _REMOTE_COMMANDS:
+                raise CodegraphError(
+                    ErrorCode.NETWORK_ERROR, f"git {what} timed out after {timeout:.0f}s",
+                    input=what, fix=f"check the remote is reachable, or raise {timeout_setting}",
+                ) from exc
             raise CodegraphError(
-                ErrorCode.NETWORK_ERROR, f"git {what} timed out after {timeout:.0f}s",
-                input=what, fix=f"check the remote is reachable, or raise {timeout_setting}",
+                ErrorCode.TIMEOUT, f"git {what} timed out after {timeout:.0f}s", input=what,
+                fix=f"raise {timeout_setting} for a repository this large, or run when the machine is less busy",
             ) from exc
         except BaseException:
             _kill_group(process)
@@ -410,7 +420,17 @@ class GitOperations:
         result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
         if check and result.returncode != 0:
             message = _redact_urls(result.stderr.decode("utf-8", "replace").strip())
-            remote = args[0] in ("fetch", "clone", "ls-remote")
+            remote = args[0] in _REMOTE_COMMANDS
+            if remote and _REMOTE_MISSING.search(message):
+                raise CodegraphError(ErrorCode.PATH_NOT_FOUND, f"git {what} failed: the remote has no such "
+                                     f"repository: {message[-500:]}", input=what,
+                                     fix="check the location (`codegraph repo add <name> <location>` replaces it); for a "
+                                     "private repository also the credentials: hosts answer 'not found' without them")
+            if remote and _REMOTE_DENIED.search(message):
+                raise CodegraphError(ErrorCode.REMOTE_ACCESS_DENIED, f"git {what} failed: the remote refused the "
+                                     f"credentials: {message[-500:]}", input=what,
+                                     fix="give git credentials the remote accepts: a token in the URL "
+                                     "(https://user:token@host/...), an SSH key, or a credential helper")
             if remote:
                 fix = "check the location, credentials and network"
             elif "promisor remote" in message:  # a partial clone (--filter) fetches missing objects lazily
@@ -423,6 +443,9 @@ class GitOperations:
                 f"git {what} failed: {message[-500:]}", input=what, fix=fix,
             )
         return result
+
+
+_REMOTE_COMMANDS = ("fetch", "clone", "ls-remote")
 
 
 class StandaloneGit(GitOperations):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import http.server
 import os
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -148,12 +150,47 @@ def test_re_registering_a_name_at_a_new_location_fetches_the_new_remote(git, mak
         assert {e.path for e in git.list_tree("shared-name", "git_remote", location, commit)} == expected
 
 
-def test_a_failed_clone_leaves_no_mirror_behind(git, tmp_path):
+def test_a_clone_of_a_remote_without_that_repository_is_permanent_and_leaves_no_mirror(git, tmp_path):
     with pytest.raises(CodegraphError) as raised:
         git.sync("missing", "git_remote", f"file://{tmp_path / 'does-not-exist'}")
-    assert raised.value.code is ErrorCode.NETWORK_ERROR
-    assert raised.value.category is ErrorCategory.TRANSIENT
+    assert raised.value.code is ErrorCode.PATH_NOT_FOUND
+    assert raised.value.category is ErrorCategory.PERMANENT
     assert [p for p in (tmp_path / "mirrors").iterdir() if p.is_dir()] == []
+
+
+class _GitHostAnswering(http.server.BaseHTTPRequestHandler):
+    """A git host's HTTP wire as a client without the right credentials meets it: every request gets `status`."""
+
+    status = 401
+
+    def do_GET(self) -> None:
+        self.send_response(self.status)
+        if self.status == 401:
+            self.send_header("WWW-Authenticate", 'Basic realm="git"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("status", "code"), [(401, ErrorCode.REMOTE_ACCESS_DENIED),
+                                              (403, ErrorCode.REMOTE_ACCESS_DENIED),
+                                              (404, ErrorCode.PATH_NOT_FOUND),
+                                              (503, ErrorCode.NETWORK_ERROR)])
+def test_a_remote_that_refuses_is_permanent_and_one_that_fails_is_transient(git, tmp_path, status, code):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), type("Host", (_GitHostAnswering,), {"status": status}))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    location = f"http://builder:s3cr3t@127.0.0.1:{server.server_port}/org/private.git"
+    try:
+        with pytest.raises(CodegraphError) as raised:
+            git.sync("private", "git_remote", location)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert raised.value.code is code
+    assert raised.value.retryable is (code is ErrorCode.NETWORK_ERROR)
+    assert "s3cr3t" not in raised.value.message
 
 
 def test_a_clone_past_its_timeout_is_transient_and_leaves_no_mirror(tmp_path, make_repo):
