@@ -357,11 +357,22 @@ class GitOperations:
         """Stream (entry, content) pairs; one `git cat-file --batch` process for the whole stream.
 
         Entries are TreeEntry or ManifestEntry (anything with path and blob_sha). In a plain directory
-        a TreeEntry the walk could not read (it has a `problem`) yields b"" instead of failing."""
+        a TreeEntry the walk could not read (it has a `problem`) yields b"" instead of failing, and a file
+        whose content no longer hashes to the walk's blob sha fails: what is built from it is stored under
+        that sha, so content that changed mid-run would stay cached as the old file's for good."""
         if kind == "directory":
             root = Path(location)
             for entry in entries:
-                yield entry, b"" if getattr(entry, "problem", None) else _read_inside(root, entry.path)
+                if getattr(entry, "problem", None):
+                    yield entry, b""
+                    continue
+                content = _read_inside(root, entry.path)
+                if _blob_sha(content) != entry.blob_sha:
+                    raise CodegraphError(
+                        ErrorCode.FILE_ACCESS_ERROR, f"{entry.path} changed in {root} while it was being indexed",
+                        input=entry.path, fix="re-run the index: a new run walks the directory again",
+                    )
+                yield entry, content
             return
         process = subprocess.Popen(
             ["git", "cat-file", "--batch"], cwd=self.git_dir(repo, kind, location),

@@ -58,7 +58,7 @@ def load_snapshot(repo: RepoRecord, ref: str, commit: str, store: MetadataStore,
     gitignores = {}
     if repo.kind == "directory":  # in a commit every file is tracked, and git never ignores tracked files
         files = [e for e in tree if e.path.rpartition("/")[2] == ".gitignore" and e.mode != GIT_MODE_SYMLINK
-                 and not e.problem]
+                 and not e.problem and e.size <= config.discovery.max_file_bytes]  # larger ones were not hashed
         gitignores = {e.path.rpartition("/")[0]: content
                       for e, content in git.read_blobs(repo.name, repo.kind, repo.location, files)}
     entries = classify_tree(tree, gitignores, config)

@@ -126,6 +126,19 @@ def test_a_file_that_vanished_before_it_is_read_is_a_transient_io_error(git, tmp
     assert "re-run when the directory is stable" in raised.value.fix
 
 
+def test_a_file_edited_after_the_walk_is_refused_not_stored_under_its_old_blob(git, tmp_path):
+    tree = tmp_path / "plain"
+    tree.mkdir()
+    (tree / "a.py").write_text("x = 1\n")
+    (tree / "b.py").write_text("y = 1\n")
+    entries = git.list_tree("plain", "directory", str(tree), "local")
+    (tree / "b.py").write_text("y = 2\n")  # saved by an editor while the run reads the files
+    with pytest.raises(CodegraphError) as raised:
+        dict(git.read_blobs("plain", "directory", str(tree), entries))
+    assert raised.value.code is ErrorCode.FILE_ACCESS_ERROR and raised.value.input == "b.py"
+    assert "changed" in raised.value.message and "re-run" in raised.value.fix
+
+
 def test_list_tree_of_a_resolved_worktree_commit_returns_that_walk(git, tmp_path):
     tree = tmp_path / "plain"
     tree.mkdir()
