@@ -12,6 +12,7 @@ queries are in resources/tantivy_schema.py.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
 import re
@@ -46,6 +47,9 @@ from resources.tantivy_schema import (
 # lexical unit (function, method, the rest of a class or module) with ranked fields.
 SCHEMA_VERSION = "3"
 _STAGING_PREFIX = ".staging-"
+# Beside an index's segments: the settings its units were cut with (`build(built_with=...)`), so a run with
+# other settings neither reuses the index nor builds on it. Written fresh per build, never hard-linked.
+_BUILT_WITH_FILE = "codegraph-built-with"
 _LOCK_FILE = ".partition.lock"
 _MANIFEST_DIR = re.compile(r"^[0-9a-f]{16,64}$")
 
@@ -76,12 +80,23 @@ class TantivyResource(dg.ConfigurableResource):
         """A manifest's directory only ever appears complete (it is renamed into place after its commit)."""
         return (self.manifest_dir(repo, snapshot, manifest_id) / "meta.json").is_file()
 
+    def built_with(self, repo: str, snapshot: str, manifest_id: str) -> str | None:
+        """The settings a manifest's index was built with (`build`'s `built_with`); None without an index,
+        "" for one built before they were recorded."""
+        directory = self.manifest_dir(repo, snapshot, manifest_id)
+        if not (directory / "meta.json").is_file():
+            return None
+        try:
+            return (directory / _BUILT_WITH_FILE).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return ""
+
     def build(self, repo: str, snapshot: str, manifest_id: str, *, base_manifest_id: str | None,
-              remove_paths: Iterable[str], add: Iterable[list[UnitFields]]) -> int:
+              remove_paths: Iterable[str], add: Iterable[list[UnitFields]], built_with: str = "") -> int:
         """Build the index of `manifest_id` from `base_manifest_id`'s (None: from nothing) by removing
         `remove_paths` and adding `add` (each file's units, as `tantivy_schema.file_units` makes them), then
-        put it in place (replacing one that exists). Returns the number of files added. The caller holds
-        `partition_lock`."""
+        put it in place (replacing one that exists, in one step). `built_with` names the settings the units
+        were cut with. Returns the number of files added. The caller holds `partition_lock`."""
         partition = self.partition_dir(repo, snapshot)
         final = self.manifest_dir(repo, snapshot, manifest_id)
         for leftover in partition.glob(f"{_STAGING_PREFIX}*"):  # from killed runs: the lock says none is live
@@ -92,11 +107,9 @@ class TantivyResource(dg.ConfigurableResource):
             if base_manifest_id is not None:
                 _link_segments(self.manifest_dir(repo, snapshot, base_manifest_id), staging)
             added = self._write(repo, snapshot, staging, remove_paths, add)
-            if final.exists():  # an explicit rebuild: swap, then drop the old directory
-                retired = partition / f"{_STAGING_PREFIX}{uuid.uuid4().hex}"
-                final.rename(retired)
-                staging.rename(final)
-                shutil.rmtree(retired, ignore_errors=True)
+            (staging / _BUILT_WITH_FILE).write_text(built_with, encoding="utf-8")
+            if final.exists():  # a rebuild: the new index takes the old one's place, the old one is removed below
+                _exchange_directories(staging, final)
             else:
                 staging.rename(final)
         finally:
@@ -251,12 +264,31 @@ def _link_segments(source: Path, target: Path) -> None:
     """Hard-link a complete index's files into `target` (copy where links are impossible), without its
     lock files: the new index starts as the old one, sharing its immutable segment files."""
     for item in source.iterdir():
-        if item.name.startswith(".tantivy-") and item.name.endswith(".lock"):
+        if (item.name.startswith(".tantivy-") and item.name.endswith(".lock")) or item.name == _BUILT_WITH_FILE:
             continue
         try:
             os.link(item, target / item.name)
         except OSError:  # another filesystem, or links forbidden
             shutil.copy2(item, target / item.name)
+
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+_AT_FDCWD = -100
+
+
+def _exchange_directories(first: Path, second: Path) -> None:
+    """Swap two directories' names in one step (Linux renameat2 RENAME_EXCHANGE), so the path readers open
+    always holds a complete index, even if the process dies here. Where the kernel or filesystem cannot,
+    two renames, with the moment between them as the only window."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is not None and renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second),
+                                           _RENAME_EXCHANGE) == 0:
+        return
+    retired = first.with_name(f"{_STAGING_PREFIX}{uuid.uuid4().hex}")
+    second.rename(retired)
+    first.rename(second)
+    retired.rename(first)
 
 
 def _remove_manifest_dirs(partition: Path, keep: set[str]) -> int:

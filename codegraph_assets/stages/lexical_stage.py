@@ -15,7 +15,7 @@ from codegraph_assets.config import IndexingConfig
 from codegraph_assets.core.source import ManifestEntry, SourceSnapshot, diff_manifests, is_binary
 from codegraph_assets.errors import ErrorCode
 from codegraph_assets.stages import lexical_worker
-from codegraph_assets.stages.documents import STATUS_PARSED, doc_key, ensure_documents
+from codegraph_assets.stages.documents import STATUS_PARSED, doc_key, doc_key_prefix, ensure_documents
 from codegraph_assets.stages.lexical_worker import units_for
 from codegraph_assets.stages.stats import StageStats
 from codegraph_assets.stages.summaries import FileToSummarize, Summarizer, active_enrichment
@@ -34,18 +34,20 @@ def build_lexical(repo: RepoRecord, snapshot: SourceSnapshot, store: MetadataSto
     stats = StageStats(STAGE, counts={"documents_added": 0, "documents_removed": 0})
     partition = (snapshot.repo, snapshot.snapshot)
     rebuild = config.lexical.indexing_mode == "rebuild"
+    settings = built_with(config)
     enrichment = active_enrichment(config, llm)  # enabled without an endpoint fails here, before any work
     summarizer = Summarizer(llm, store, config, enrichment, stats) if enrichment and llm else None
     with tantivy.partition_lock(*partition):
         # A manifest's index that exists is complete (a re-run, or a branch switched back): publish it as is,
         # unless it was enriched differently or some of its functions still wait for their summary.
-        own = None if rebuild else _enriched_like(store, tantivy, snapshot, snapshot.manifest_id, enrichment)
+        own = None if rebuild else _enriched_like(store, tantivy, snapshot, snapshot.manifest_id, enrichment,
+                                                  settings)
         reuse = own is not None and not own.pending_paths
         if own is not None:
             base = snapshot.manifest_id
         else:
             base = _base_manifest(store, tantivy, snapshot, rebuild)
-            own = _enriched_like(store, tantivy, snapshot, base, enrichment) if base else None
+            own = _enriched_like(store, tantivy, snapshot, base, enrichment, settings) if base else None
             base = base if own is not None else None  # indexed under another enrichment: start from nothing
         added, removed = ([], []) if reuse else diff_manifests(store.load_manifest(base) if base else [],
                                                                snapshot.entries)
@@ -64,7 +66,7 @@ def build_lexical(repo: RepoRecord, snapshot: SourceSnapshot, store: MetadataSto
                               ErrorCode.LEXICAL_INDEX_ERROR) as pool:
                 stats.counts["documents_added"] = tantivy.build(
                     *partition, snapshot.manifest_id, base_manifest_id=base, remove_paths=remove_paths,
-                    add=_counted(pool.stream(requests), stats))
+                    add=_counted(pool.stream(requests), stats), built_with=settings)
                 stats.counts["unit_processes"] = pool.processes_started
             stats.counts["documents_removed"] = len(remove_paths)
             # Recorded once the new index is in place (a build that dies leaves the previous index and its
@@ -84,11 +86,19 @@ def build_lexical(repo: RepoRecord, snapshot: SourceSnapshot, store: MetadataSto
     return stats.finish(config.metrics.min_duration_epsilon)
 
 
+def built_with(config: IndexingConfig) -> str:
+    """What a partition's units depend on besides its files: how they are cut, and the IR they are cut along
+    (parser and tier). An index built otherwise is neither reused nor built on."""
+    return (f"units: window {config.lexical.unit_window_lines}, max {config.lexical.max_unit_lines}; "
+            f"symbols: {doc_key_prefix(config)}")
+
+
 def _enriched_like(store: MetadataStore, tantivy: TantivyResource, snapshot: SourceSnapshot, manifest_id: str,
-                   enrichment: str | None) -> LexicalEnrichment | None:
+                   enrichment: str | None, settings: str) -> LexicalEnrichment | None:
     """The enrichment state of the partition's index of `manifest_id` when that index is on disk and was built
-    under `enrichment` (None: built without enrichment); None when it cannot serve this run as a base."""
-    if not tantivy.has_index(snapshot.repo, snapshot.snapshot, manifest_id):
+    with `settings` under `enrichment` (None: built without enrichment); None when it cannot serve this run as
+    a base."""
+    if tantivy.built_with(snapshot.repo, snapshot.snapshot, manifest_id) != settings:
         return None
     state = store.lexical_enrichment(snapshot.repo, snapshot.snapshot, manifest_id)
     if (state.enrichment if state else None) != enrichment:

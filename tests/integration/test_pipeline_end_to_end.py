@@ -156,6 +156,21 @@ def test_a_deleted_lexical_directory_is_rebuilt_on_the_next_run(indexed):
     assert indexer.search("http response", "demo", "main", "lexical")[0].path == "src/uploads.py"
 
 
+def test_lexical_units_cut_otherwise_rebuild_the_index_of_an_unchanged_commit(indexed):
+    indexer, _repo, first = indexed
+    units_before = first.metadata("lexical")["units_total"]
+    narrow = {"ops": {"lexical": {"config": {"lexical": {"unit_window_lines": 2, "max_unit_lines": 3}}}}}
+    again = indexer.materialize("demo", "main", selection=["lexical"], run_config=narrow)
+    assert again.metadata("lexical")["documents_added"] == 3  # not reused: its units were cut at up to 400 lines
+    assert again.metadata("lexical")["units_total"] > units_before  # the longer definitions now span several
+    with __import__("dagster").build_resources({"metadata": indexer.resources["metadata"]}) as r:
+        manifest = r.metadata.open().published("demo", "main", "lexical").manifest_id
+    assert "window 2, max 3;" in indexer.resources["tantivy"].built_with("demo", "main", manifest)
+    same = indexer.materialize("demo", "main", selection=["lexical"], run_config=narrow)
+    assert same.metadata("lexical")["documents_added"] == 0  # the same settings reuse it
+    assert indexer.search("http response", "demo", "main", "lexical")[0].path == "src/uploads.py"
+
+
 def test_vector_hits_come_only_from_the_published_manifest(indexed):
     indexer, repo, _ = indexed
     # A run that upserted a new commit's points but was killed before publishing leaves extra points;

@@ -167,3 +167,30 @@ def test_files_are_counted_and_listed_once_whatever_their_units(code_index):
     assert code_index.unit_count("r", "main", OLD) > 3
     assert code_index.documents("r", "main", OLD) == [("docs/NOTES.md", "3"), ("src/uploads.py", "1"),
                                                       ("web/client.ts", "2")]
+
+
+def test_the_settings_an_index_was_built_with_belong_to_that_index_alone(tantivy):
+    assert tantivy.built_with("r", "main", OLD) == ""  # the fixture's build named none
+    assert tantivy.built_with("r", "main", NEW) is None  # no index
+    with tantivy.partition_lock("r", "main"):
+        tantivy.build("r", "main", NEW, base_manifest_id=OLD, remove_paths=[], add=[], built_with="window 2")
+        tantivy.build("r", "main", OLD, base_manifest_id=NEW, remove_paths=["b.py"], add=[], built_with="window 9")
+    # OLD's file was not a hard link of NEW's: rewriting one left the other as it was
+    assert (tantivy.built_with("r", "main", NEW), tantivy.built_with("r", "main", OLD)) == ("window 2", "window 9")
+
+
+def test_a_rebuild_takes_the_old_directorys_place_in_one_exchange(tantivy):
+    from resources.tantivy_index import _exchange_directories
+
+    old_inode = tantivy.manifest_dir("r", "main", OLD).stat().st_ino
+    with tantivy.partition_lock("r", "main"):
+        tantivy.build("r", "main", OLD, base_manifest_id=None, remove_paths=[], add=[_doc("z.py", "7", "zulu")])
+    assert tantivy.manifest_dir("r", "main", OLD).stat().st_ino != old_inode
+    assert tantivy.documents("r", "main", OLD) == [("z.py", "7")]
+    assert sorted(p.name for p in tantivy.partition_dir("r", "main").iterdir()) == [".partition.lock", OLD]
+    first, second = tantivy.partition_dir("r", "main") / "first", tantivy.partition_dir("r", "main") / "second"
+    for directory in (first, second):
+        directory.mkdir()
+        (directory / "name").write_text(directory.name)
+    _exchange_directories(first, second)
+    assert ((first / "name").read_text(), (second / "name").read_text()) == ("second", "first")
