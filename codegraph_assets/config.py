@@ -185,7 +185,7 @@ class GarbageConfig(_Section):
 class AutomationConfig(_Section):
     """The nightly reindex schedule and the push sensor. Read when the code location loads (they shape the
     schedule and sensor definitions), so every field is load-time. Both are defined STOPPED unless enabled:
-    turned on, they fetch every remote and launch runs on their own."""
+    turned on, they poll every remote and launch runs on their own."""
 
     nightly_cron: str = Field("0 2 * * *", json_schema_extra=LOAD_TIME)
     nightly_timezone: str = Field("UTC", json_schema_extra=LOAD_TIME)  # an IANA name, e.g. Europe/Berlin
@@ -196,6 +196,9 @@ class AutomationConfig(_Section):
     # Dagster loses its cursor, one that stops at its own budget keeps it and resumes where it stopped.
     push_sensor_tick_budget_s: float = Field(40.0, gt=0, json_schema_extra=LOAD_TIME)
     push_sensor_concurrency: int = Field(4, ge=1, json_schema_extra=LOAD_TIME)  # `git ls-remote`s at a time
+    # The nightly tick reads refs the same way, within this budget (below DAGSTER_SCHEDULE_GRPC_TIMEOUT_SECONDS,
+    # 60 s by default); repositories it did not reach get runs that resolve their refs themselves.
+    nightly_tick_budget_s: float = Field(40.0, gt=0, json_schema_extra=LOAD_TIME)
 
     @field_validator("nightly_timezone")
     @classmethod

@@ -22,7 +22,8 @@ _PATTERN_FIX = "use a glob over branch and tag names, such as main, release/* or
 
 @dataclass(frozen=True, slots=True)
 class PartitionRun:
-    """One run of the index job for repo|ref, pinned to `commit` (None: a plain directory, walked by the run)."""
+    """One run of the index job for repo|ref, pinned to `commit` (None: the run resolves the ref itself, as for
+    a plain directory, walked by the run)."""
 
     repo: str
     ref: str
@@ -31,7 +32,7 @@ class PartitionRun:
     @property
     def run_key(self) -> str:
         """Deduplicates requests: one run per (repo, ref, commit), however many ticks see it."""
-        return f"{self.repo}:{self.ref}:{self.commit or 'worktree'}"
+        return f"{self.repo}:{self.ref}:{self.commit or 'unpinned'}"
 
 
 @dataclass(frozen=True, slots=True)

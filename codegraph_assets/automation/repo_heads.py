@@ -1,10 +1,10 @@
-"""What the schedule and the sensor share: a repository's current heads read through GitResource, the
-report of one that cannot be read, and the pinned run request of one partition."""
+"""What the schedule and the sensor share: repositories' current heads read with `git ls-remote` within a time
+budget, the report of one that cannot be read, and the pinned run request of one partition."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -14,23 +14,10 @@ from codegraph_assets.automation.ref_watch import PartitionRun
 from codegraph_assets.assets.targets import COMMIT_TAG
 from codegraph_assets.errors import CodegraphError
 from codegraph_assets.partitions import partition_key
-from resources.git import GitResource, display_location, is_full_sha, validate_ref
+from resources.git import GitResource, display_location, validate_ref
 from resources.metadata_store import RepoRecord
 
 TRIGGER_TAG = "codegraph/trigger"  # which automation requested a run: nightly | push
-
-
-def fetch_heads(git: GitResource, repo: RepoRecord, tracked: Iterable[str]) -> dict[str, str]:
-    """Fetch a remote into its mirror, then every branch and tag → commit, plus the `tracked` refs that name
-    a commit some other way (a full sha). A plain directory has none: {}."""
-    git.sync(repo.name, repo.kind, repo.location)
-    heads = git.list_refs(repo.name, repo.kind, repo.location)
-    for ref in tracked:  # branches and tags were all listed: only a tracked full sha is left to resolve
-        if ref not in heads and repo.kind != "directory" and is_full_sha(ref):
-            commit = git.resolve_ref(repo.name, repo.kind, repo.location, ref)
-            if commit is not None:
-                heads[ref] = commit
-    return heads
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +38,7 @@ TICK_BUDGET_SETTING = "automation.push_sensor_tick_budget_s"
 
 
 def poll_remote_heads(git: GitResource, repos: Sequence[RepoRecord], *, concurrency: int, budget_s: float,
+                      budget_setting: str = TICK_BUDGET_SETTING,
                       clock: Callable[[], float] = time.monotonic) -> list[HeadsPoll]:
     """`git ls-remote` every repository, `concurrency` at a time, in the given order, within `budget_s`.
 
@@ -64,7 +52,7 @@ def poll_remote_heads(git: GitResource, repos: Sequence[RepoRecord], *, concurre
             return HeadsPoll(repo)
         try:
             return HeadsPoll(repo, heads=git.remote_heads(repo.name, repo.kind, repo.location, timeout_s=remaining,
-                                                          timeout_setting=TICK_BUDGET_SETTING))
+                                                          timeout_setting=budget_setting))
         except CodegraphError as error:
             return HeadsPoll(repo, error=error)
 

@@ -38,8 +38,9 @@ def build_push_sensor(job: dg.UnresolvedAssetJobDefinition, config: AutomationCo
         name=PUSH_SENSOR_NAME, job=job, minimum_interval_seconds=config.push_sensor_interval_s,
         default_status=(dg.DefaultSensorStatus.RUNNING if config.push_sensor_enabled
                         else dg.DefaultSensorStatus.STOPPED),
-        description="Fetches every tracked repository and indexes each tracked ref a push moved (one run per "
-                    "repo, ref and commit); starts tracking new refs that match a repository's patterns.",
+        description="Reads every tracked repository's refs (git ls-remote) and indexes each tracked ref a push "
+                    "moved (one run per repo, ref and commit); starts tracking new refs that match a repository's "
+                    "patterns.",
     )
     def push_sensor(context: dg.SensorEvaluationContext, metadata: MetadataStoreResource,
                     git: GitResource) -> dg.SensorResult:

@@ -8,7 +8,7 @@ import shutil
 import dagster as dg
 import pytest
 
-from codegraph_assets.assets import ir, lexical
+from codegraph_assets.assets import ALL_ASSETS, ir, lexical
 from codegraph_assets.assets.targets import COMMIT_TAG
 from codegraph_assets.automation.schedule import NIGHTLY_SCHEDULE_NAME, build_nightly_schedule
 from codegraph_assets.config import AutomationConfig, load_indexing_config
@@ -22,11 +22,16 @@ from codegraph_assets.resource_defs import build_resource_defs
 class NightlySchedule:
     """The code location's nightly schedule on this test's instance and resources."""
 
-    def __init__(self) -> None:
+    def __init__(self, automation: AutomationConfig | None = None) -> None:
         self.all_resources = build_resource_defs(load_indexing_config())
         self.instance = dagster_instance()
         self.store = self.all_resources["metadata"].open()
-        self.repository = defs.get_repository_def()
+        if automation is None:
+            self.repository = defs.get_repository_def()
+        else:  # the same job, with a schedule built from other automation settings
+            self.repository = dg.Definitions(
+                jobs=[index_partition_job], schedules=[build_nightly_schedule(index_partition_job, automation)],
+                assets=ALL_ASSETS, resources=self.all_resources).get_repository_def()
 
     def register(self, name: str, location: str, refs: tuple[str, ...] = ("main",)) -> None:
         register_repo(self.store, self.instance, name, location, list(refs))
@@ -110,12 +115,30 @@ def test_an_unreachable_repository_does_not_stop_the_others(nightly, make_repo, 
     assert "could not poll repository 'gone'" in "".join(capfd.readouterr())
 
 
+def test_a_repository_the_ticks_budget_did_not_reach_gets_runs_that_resolve_their_refs(codegraph_home, make_repo,
+                                                                                         capfd):
+    nightly = NightlySchedule(AutomationConfig(nightly_tick_budget_s=1e-9))  # spent before the first poll
+    try:
+        origin = make_repo({"app.py": "x = 1\n"})
+        nightly.register("shop", f"file://{origin.path}")
+        (request,) = nightly.tick().run_requests
+        assert (request.partition_key, request.run_key, request.tags.get(COMMIT_TAG)) == (
+            "shop|main", "shop:main:unpinned", None)
+        assert "budget ran out before its refs were read" in "".join(capfd.readouterr())
+        result = dg.materialize([ir, lexical], partition_key=request.partition_key, tags=request.tags,
+                                instance=nightly.instance, resources=nightly.all_resources)
+        assert result.success
+        assert nightly.store.published("shop", "main", "ir").commit == origin.git("rev-parse", "HEAD")
+    finally:
+        nightly.close()
+
+
 def test_a_plain_directory_is_requested_without_a_pinned_commit(nightly, tmp_path):
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "todo.md").write_text("ship it\n")
     nightly.register("notes", str(tmp_path / "notes"))
     # A run walks the directory again, so a commit taken at the tick would not pin its contents.
-    assert requested(nightly.tick()) == [("notes|local", "notes:local:worktree", None)]
+    assert requested(nightly.tick()) == [("notes|local", "notes:local:unpinned", None)]
 
 
 def test_the_cron_timezone_and_default_status_come_from_the_automation_config():
