@@ -26,6 +26,7 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 from codegraph_assets.config import codegraph_home
 from codegraph_assets.errors import CodegraphError, ErrorCode
 from resources.file_lock import exclusive_file_lock
+from resources.openai_compat import display_url
 
 _POINT_NAMESPACE = uuid.UUID("6f1c7c1e-25a4-4a3e-9a52-0c0de9a9f001")
 _SCROLL_PAGE = 1000
@@ -278,7 +279,7 @@ class QdrantResource(dg.ConfigurableResource):
             yield
 
     def _errors(self, action: str):
-        return _QdrantErrors(action, self.url or self.location)
+        return _QdrantErrors(action, display_url(self.url) if self.url else self.location)
 
 
 # Failures that can pass by themselves: the connection (refused, reset, timed out: the REST client wraps them in

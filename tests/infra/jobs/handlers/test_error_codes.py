@@ -174,15 +174,15 @@ def test_a_qdrant_server_refusing_the_run_is_retried_only_when_it_may_answer_lat
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         resources = build_resource_defs(load_indexing_config())
-        resources["qdrant"] = QdrantResource(url=f"http://127.0.0.1:{server.server_port}", api_key="sk-wrong-key",
-                                             timeout_s=5)
+        resources["qdrant"] = QdrantResource(url=f"http://ops:hunter2@127.0.0.1:{server.server_port}",
+                                             api_key="sk-wrong-key", timeout_s=5)
         result = run(VectorIndexHandler(resources=resources), payload)
     finally:
         server.shutdown()
         server.server_close()
     assert_error(result, code)
     assert str(status) in result.error and fix_names in result.error
-    assert "sk-wrong-key" not in result.error
+    assert "sk-wrong-key" not in result.error and "hunter2" not in result.error
 
 
 def test_a_collection_of_another_dimension_is_a_vector_index_error(codegraph_home, payload):
