@@ -23,6 +23,7 @@ from codegraph_assets.partitions import partition_key
 from codegraph_assets.registry import default_repo_name, register_repo, validate_repo_name
 from codegraph_assets.stages.snapshot import commit_to_index
 from resources.git import parse_location
+from resources.metadata_store import RepoRecord
 
 _SUMMARY_FIELDS = ("files_total", "files_indexed", "files_parsed", "files_cached", "symbols", "documents_total",
                    "chunks_created", "chunks_total", "chunks_embedded", "chunks_cached", "points_total",
@@ -40,14 +41,15 @@ def run(args) -> int:
         # A detached HEAD (CI checkouts, `clone --branch v1`) is indexed under its full commit sha.
         snapshot = (args.snapshot or git.default_branch(name, location.kind, location.location)
                     or git.head_commit(name, location.kind, location.location))
-        if not snapshot:
+        # Resolved before anything is registered: a ref the repository lacks leaves no partition behind.
+        unregistered = RepoRecord(name, location.location, location.kind, (snapshot,) if snapshot else ())
+        commit = commit_to_index(unregistered, snapshot, git, config, fetch=False) if snapshot else None  # fetched
+        if commit is None:  # an unborn branch: `git init` without a commit names one that resolves to nothing
             raise CodegraphError(ErrorCode.INVALID_PAYLOAD, f"{args.location} has no commits to index",
-                                 input=args.location, fix="commit something, or pass --snapshot BRANCH_OR_TAG")
+                                 input=args.location, fix="commit something, then index it again")
         existing = store.get_repo(name)
         tracked = list(existing.refs) if existing else []
-        record = register_repo(store, instance, name, args.location, [*tracked, snapshot])
-        # A repository without commits was refused above, so None cannot come back here.
-        commit = commit_to_index(record, snapshot, git, config, fetch=False)  # fetched above
+        register_repo(store, instance, name, args.location, [*tracked, snapshot])
     print(f"indexing {name}|{snapshot} at {commit[:12]}", file=sys.stderr)
     fingerprint = pipeline_fingerprint(config)  # before the run: a stamp certifies what the run was given
     invocation = uuid.uuid4().hex

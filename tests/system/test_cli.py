@@ -120,3 +120,37 @@ def test_errors_name_the_input_and_the_fix_and_exit_nonzero(indexed_cli, tmp_pat
     missing = codegraph("search", "anything", "--repo", "nope", "--snapshot", "main", env=env, check=False)
     assert missing.returncode == 2
     assert "nope|main has no complete index yet (ir, lexical, chunk, vector never published)" in missing.stderr
+
+
+def test_an_index_that_cannot_start_registers_nothing(indexed_cli, tmp_path):
+    from conftest import GitRepo
+
+    env, repo, _ = indexed_cli
+    empty = GitRepo(tmp_path / "empty")  # `git init` only: its branch is unborn
+    result = codegraph("index", str(empty.path), env=env, check=False)
+    assert result.returncode == 2 and "has no commits to index" in result.stderr and "Traceback" not in result.stderr
+    wrong_ref = codegraph("index", str(repo.path), "--snapshot", "nosuchbranch", env=env, check=False)
+    assert wrong_ref.returncode == 2 and "has no branch or tag 'nosuchbranch'" in wrong_ref.stderr
+    listed = json.loads(codegraph("repo", "list", "--json", env=env).stdout)
+    assert [(r["name"], r["refs"]) for r in listed] == [("shop", ["main"])]
+    import dagster as dg
+
+    assert dg.DagsterInstance.from_config(env["DAGSTER_HOME"]).get_dynamic_partitions("snapshot") == ["main"]
+
+
+def test_search_refuses_a_limit_below_one_and_names_an_unregistered_repo(indexed_cli):
+    env, _repo, _ = indexed_cli
+    for limit in ("0", "-3"):
+        result = codegraph("search", "invoice", "--limit", limit, env=env, check=False)
+        assert result.returncode == 2 and f"limit {limit} is out of range" in result.stderr, result.stderr
+    unknown = codegraph("search", "invoice", "--repo", "nosuch", env=env, check=False)
+    assert unknown.returncode == 2 and "repository 'nosuch' is not registered" in unknown.stderr
+
+
+def test_a_reader_that_stops_reading_ends_the_command_without_a_traceback(indexed_cli):
+    env, _repo, _ = indexed_cli
+    process = subprocess.Popen([sys.executable, "-m", "codegraph_assets.cli.main", "search", "invoice", "--json"],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # like `| head` that has already exited: every write gets EPIPE
+    _, stderr = process.communicate(timeout=600)
+    assert process.returncode == 1 and b"Traceback" not in stderr and b"BrokenPipeError" not in stderr
