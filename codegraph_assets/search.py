@@ -57,7 +57,11 @@ class CodeSearch:
         if mode not in SEARCH_MODES:
             raise CodegraphError(ErrorCode.INVALID_PAYLOAD, f"search mode {mode!r} is unknown", input=mode,
                                  fix="use one of: " + ", ".join(SEARCH_MODES))
-        limit = limit or self.config.search.default_limit
+        if limit is None:
+            limit = self.config.search.default_limit
+        elif isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise CodegraphError(ErrorCode.INVALID_PAYLOAD, f"limit {limit!r} is out of range", input="limit",
+                                 fix="give a whole number of hits, 1 or more")
         parsed = parse_query(query)
         # The serving head is read once: both rankings of a hybrid answer come from the same snapshot even
         # when a run publishes a new one meanwhile.

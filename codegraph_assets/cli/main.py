@@ -132,6 +132,11 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "json", False) or (args is None and "--json" in argv):
             print(json.dumps({"error": error.metadata() | {"message": error.problem}}))
         return 2
+    except BrokenPipeError:
+        # The reader left (`codegraph refs x --json | head`): no traceback, and none at exit when Python
+        # flushes stdout again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -59,7 +59,10 @@ def _default_partition(store: MetadataStore, repo: str | None, snapshot: str | N
         repo = repos[0].name
     if snapshot is None:
         record = store.get_repo(repo)
-        if record is None or len(record.refs) != 1:
+        if record is None:
+            raise CodegraphError(ErrorCode.INVALID_PAYLOAD, f"repository {repo!r} is not registered", input="--repo",
+                                 fix="pass a name `codegraph repo list` shows, or `codegraph index` the repository")
+        if len(record.refs) != 1:
             raise CodegraphError(ErrorCode.INVALID_PAYLOAD, f"cannot choose a snapshot of {repo!r}",
                                  input="--snapshot", fix="pass --snapshot REF (see `codegraph repo list`)")
         snapshot = record.refs[0]
