@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote
 
 from codegraph_assets.config import codegraph_home
 from codegraph_assets.core.source import GIT_MODE_SYMLINK, SkipReason, TreeEntry
@@ -78,6 +79,14 @@ def parse_location(raw: str) -> RepoLocation:
             raise CodegraphError(
                 ErrorCode.INVALID_PAYLOAD, f"repository URL {raw!r} has an unsupported scheme",
                 input=raw, fix="use https://, http://, ssh://, git:// or file://",
+            )
+        # ssh receives the user and host as arguments: `ssh://-oProxyCommand=...` would be an ssh option.
+        authority = unquote(raw.split("://", 1)[1].split("/", 1)[0])
+        if any(part.startswith("-") for part in authority.split("@")):
+            raise CodegraphError(
+                ErrorCode.INVALID_PAYLOAD, f"repository URL {display_location(raw)!r} has a user or host that "
+                "starts with '-', which ssh would read as an option", input=display_location(raw),
+                fix="give the URL of a real host",
             )
         return RepoLocation("git_remote", raw)
     if _SCP_LIKE.match(raw):

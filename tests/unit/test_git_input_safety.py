@@ -11,6 +11,8 @@ from resources.git import parse_location, validate_ref
 @pytest.mark.parametrize("location", [
     "--upload-pack=touch /tmp/pwned", "-cprotocol.ext.allow=always", "ext::sh -c touch% /tmp/pwned",
     "fd::17", "ftp://example.com/repo.git", "https://example.com/\x00repo",
+    "ssh://-oProxyCommand=touch%20/tmp/pwned/x", "ssh://-oProxyCommand=x@host/repo.git",
+    "ssh://git@-oProxyCommand=x/repo.git", "ssh://%2DoProxyCommand=x/repo.git",
 ])
 def test_hostile_locations_are_rejected_before_git_runs(location):
     with pytest.raises(CodegraphError) as raised:
@@ -36,6 +38,7 @@ def test_urls_with_allowed_schemes_are_remotes():
     assert parse_location("https://example.com/org/repo.git").kind == "git_remote"
     assert parse_location("git@example.com:org/repo.git").kind == "git_remote"
     assert parse_location("file:///srv/git/repo.git").kind == "git_remote"
+    assert parse_location("ssh://git@host-1.example.com:2222/org/my-repo.git").kind == "git_remote"
 
 
 def test_a_missing_path_is_a_permanent_path_not_found(tmp_path):
