@@ -28,6 +28,7 @@ from resources.metadata_store import MetadataStore, RepoRecord
 
 COMMIT_TAG = "codegraph/commit"
 INVOCATION_TAG = "codegraph/invocation"  # lets a launcher find the run it started
+PROGRESS_PREFIX = "progress: "  # a step's log lines that say how far it is (the CLI prints them as they come)
 ASSET_GROUP = "codegraph"
 _MISSING_UPSTREAM = {"ir": ErrorCode.IR_CACHE_MISS, "chunk": ErrorCode.CHUNK_CACHE_MISS}
 

@@ -4,7 +4,9 @@ import dagster as dg
 
 from codegraph_assets.assets.chunk import chunk
 from codegraph_assets.assets.lexical import lexical
-from codegraph_assets.assets.targets import ASSET_GROUP, output, trace_result, traced_stage, upstream_target
+from codegraph_assets.assets.targets import (
+    ASSET_GROUP, PROGRESS_PREFIX, output, trace_result, traced_stage, upstream_target,
+)
 from codegraph_assets.error_policy import classified_failures, run_settings
 from codegraph_assets.partitions import REPO_SNAPSHOT
 from codegraph_assets.run_config import IndexingRunConfig
@@ -29,6 +31,7 @@ def vector(context: dg.AssetExecutionContext, config: IndexingRunConfig, metadat
     with classified_failures(context, settings.retry), traced_stage(context) as span:
         store = metadata.open()
         target = upstream_target(context, store, "chunk")
-        stats = build_vectors(target.snapshot, store, qdrant, embeddings, settings, llm)
+        stats = build_vectors(target.snapshot, store, qdrant, embeddings, settings, llm, progress=lambda done, total:
+                              context.log.info(f"{PROGRESS_PREFIX}embedded {done} of {total} chunks"))
         trace_result(span, target, stats)
     return output(target, stats)

@@ -1,4 +1,5 @@
-"""A terminal progress display for an in-process run: one line per step as it starts and ends.
+"""A terminal progress display for an in-process run: one line per step as it starts and ends, and the
+progress lines a step logs on the way (the vector step's "embedded N of M chunks").
 
 The run executes in this process; a watcher thread reads the run's events from the instance's event
 log (the same records the UI shows) and prints them, so progress never depends on Dagster's log format.
@@ -12,7 +13,7 @@ import time
 
 import dagster as dg
 
-from codegraph_assets.assets.targets import INVOCATION_TAG
+from codegraph_assets.assets.targets import INVOCATION_TAG, PROGRESS_PREFIX
 
 _POLL_SECONDS = 0.5  # a display refresh interval, not synchronisation: the run never waits on it
 _SYMBOLS = {"STEP_START": "…", "STEP_SUCCESS": "✓", "STEP_FAILURE": "✗", "STEP_SKIPPED": "-",
@@ -50,9 +51,14 @@ class StepProgress:
             if not runs:
                 return
             self._run_id = runs[0].run_id
-        page = self.instance.get_records_for_run(self._run_id, cursor=self._cursor, of_type=_STEP_EVENTS)
+        page = self.instance.get_records_for_run(self._run_id, cursor=self._cursor)
         self._cursor = page.cursor
         for record in page.records:
-            event = record.event_log_entry.dagster_event
+            entry = record.event_log_entry
+            event = entry.dagster_event
             elapsed = time.perf_counter() - self._started
-            print(f"  [{elapsed:6.1f}s] {_SYMBOLS[event.event_type_value]} {event.step_key}", file=self.stream)
+            if event is not None and event.event_type in _STEP_EVENTS:
+                print(f"  [{elapsed:6.1f}s] {_SYMBOLS[event.event_type_value]} {event.step_key}", file=self.stream)
+            elif event is None and entry.user_message.startswith(PROGRESS_PREFIX):
+                print(f"  [{elapsed:6.1f}s]   {entry.step_key}: {entry.user_message.removeprefix(PROGRESS_PREFIX)}",
+                      file=self.stream)

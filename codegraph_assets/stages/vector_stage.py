@@ -8,6 +8,8 @@ both (core/enrichment.py), so the chunk with and without its summary never share
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from codegraph_assets.config import IndexingConfig
 from codegraph_assets.core.enrichment import (
     summaries_in_lines,
@@ -31,7 +33,10 @@ STAGE = "vector"
 
 
 def build_vectors(snapshot: SourceSnapshot, store: MetadataStore, qdrant: QdrantResource,
-                  embedder: EmbeddingResource, config: IndexingConfig, llm: LLMResource | None = None) -> StageStats:
+                  embedder: EmbeddingResource, config: IndexingConfig, llm: LLMResource | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> StageStats:
+    """Embed what the snapshot's chunks lack, upsert their points, publish. `progress(embedded, to_embed)` is
+    called after each saved batch: embedding is most of a cold run, minutes on a CPU."""
     stats = StageStats(STAGE, counts={"chunks_embedded": 0})
     enrichment = active_enrichment(config, llm)
     entries = snapshot.indexed()
@@ -68,7 +73,8 @@ def build_vectors(snapshot: SourceSnapshot, store: MetadataStore, qdrant: Qdrant
                                            else chunk.embed_text)
         stats.add("chunks_summarized", 1 if summaries else 0)
     with qdrant.writing():  # a second run's vector step waits here while this one writes a local store
-        return _embed_and_publish(snapshot, points, embed_text_of, store, qdrant, embedder, config, stats)
+        return _embed_and_publish(snapshot, points, embed_text_of, store, qdrant, embedder, config, stats,
+                                  progress)
 
 
 def _summarized_functions(store: MetadataStore, enrichment: str | None,
@@ -86,7 +92,8 @@ def _summarized_functions(store: MetadataStore, enrichment: str | None,
 
 def _embed_and_publish(snapshot: SourceSnapshot, points: list[ChunkPoint], embed_text_of: dict[str, str],
                        store: MetadataStore, qdrant: QdrantResource, embedder: EmbeddingResource,
-                       config: IndexingConfig, stats: StageStats) -> StageStats:
+                       config: IndexingConfig, stats: StageStats,
+                       progress: Callable[[int, int], None] | None) -> StageStats:
     model_id = embedder.model_id()
     collection = qdrant.collection_name(model_id)
     qdrant.ensure_collection(collection, embedder.dimension)
@@ -120,6 +127,8 @@ def _embed_and_publish(snapshot: SourceSnapshot, points: list[ChunkPoint], embed
         store.save_embeddings(model_id, embedded)  # saved per batch: a killed run resumes here
         vectors.update(embedded)
         stats.add("chunks_embedded", len(batch))
+        if progress is not None:
+            progress(stats.counts["chunks_embedded"], len(to_embed))
     # New points first, then the head moves, then stale points go: readers filter hits by the serving
     # manifest's (path, blob), so at every moment they see exactly one complete snapshot.
     qdrant.upsert(collection, new_points, [vectors[p.vector_key] for p in new_points])
