@@ -101,11 +101,13 @@ def test_an_index_with_another_schema_is_a_lexical_index_error(codegraph_home, p
     # An index written with other fields under the same schema version (someone forgot to bump it).
     [directory] = handler.resources["tantivy"].partition_dir("svc", "main").glob("*/meta.json")
     directory = directory.parent
+    built_with = (directory / "codegraph-built-with").read_text()  # it claims this run's settings
     shutil.rmtree(directory)
     directory.mkdir()
     builder = tantivy.SchemaBuilder()
     builder.add_text_field("something_else", stored=True)
     tantivy.Index(builder.build(), path=str(directory))
+    (directory / "codegraph-built-with").write_text(built_with)
     assert_error(run(LexicalIndexHandler(), payload), ErrorCode.LEXICAL_INDEX_ERROR)
 
 
