@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 
 from codegraph_assets.cli.context import cli_resources
+from codegraph_assets.core.hits import SearchHit, best_window
+from codegraph_assets.core.lexical_query import parse_query
 from codegraph_assets.errors import CodegraphError, ErrorCode
 from codegraph_assets.search import CodeSearch
 from resources.metadata_store import MetadataStore
@@ -38,15 +40,28 @@ def run(args) -> int:
         return 0
     if not hits:
         print(f"no hits for {args.query!r} in {repo}|{snapshot}")
+    words = parse_query(args.query).ranking_text()  # without filters (lang:, path:), which no line holds
     for rank, hit in enumerate(hits, 1):
         symbol = f"  {hit.kind or 'code'} {hit.symbol}" if hit.symbol else ""
         print(f"{rank:2}. {hit.path}:{hit.start_line}-{hit.end_line}  score={hit.score:.4f}{symbol}")
         if hit.summary:
             print(f"        summary: {hit.summary}")
-        first = hit.snippet_start_line or hit.start_line
-        for number, line in enumerate(hit.snippet.split("\n")[:_SHOWN_LINES], first):
+        for number, line in shown_lines(hit, words):
             print(f"  {number:5} {line}")
     return 0
+
+
+def shown_lines(hit: SearchHit, words: str) -> list[tuple[int, str]]:
+    """(line number, text) of the _SHOWN_LINES of a hit's snippet the listing prints: from just above the line
+    that holds most of the query's `words` (the top lines when none does), so a hit whose match sits deep in
+    a long chunk still shows it."""
+    lines = hit.snippet.split("\n")
+    first = hit.snippet_start_line or hit.start_line
+    start = 0
+    if len(lines) > _SHOWN_LINES:
+        best_first, _ = best_window(hit.snippet, words, 1)
+        start = min(best_first - 1, len(lines) - _SHOWN_LINES)
+    return list(enumerate(lines[start:start + _SHOWN_LINES], first + start))
 
 
 def _default_partition(store: MetadataStore, repo: str | None, snapshot: str | None) -> tuple[str, str]:
