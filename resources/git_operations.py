@@ -444,8 +444,9 @@ class GitOperations:
             if remote and _REMOTE_MISSING.search(message):
                 raise CodegraphError(ErrorCode.PATH_NOT_FOUND, f"git {what} failed: the remote has no such "
                                      f"repository: {message[-500:]}", input=what,
-                                     fix="check the location (`codegraph repo add <name> <location>` replaces it); for a "
-                                     "private repository also the credentials: hosts answer 'not found' without them")
+                                     fix="check the location (`codegraph repo add <name> <location>` replaces "
+                                     "it); for a private repository also the credentials: hosts answer 'not found' "
+                                     "without them")
             if remote and _REMOTE_DENIED.search(message):
                 raise CodegraphError(ErrorCode.REMOTE_ACCESS_DENIED, f"git {what} failed: the remote refused the "
                                      f"credentials: {message[-500:]}", input=what,

@@ -43,7 +43,7 @@ def run(args) -> int:
                     or git.head_commit(name, location.kind, location.location))
         # Resolved before anything is registered: a ref the repository lacks leaves no partition behind.
         unregistered = RepoRecord(name, location.location, location.kind, (snapshot,) if snapshot else ())
-        commit = commit_to_index(unregistered, snapshot, git, config, fetch=False) if snapshot else None  # fetched
+        commit = commit_to_index(unregistered, snapshot, git, config, fetch=False) if snapshot else None  # synced
         if commit is None:  # an unborn branch: `git init` without a commit names one that resolves to nothing
             raise CodegraphError(ErrorCode.INVALID_PAYLOAD, f"{args.location} has no commits to index",
                                  input=args.location, fix="commit something, then index it again")

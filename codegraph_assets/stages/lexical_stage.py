@@ -39,7 +39,8 @@ def build_lexical(repo: RepoRecord, snapshot: SourceSnapshot, store: MetadataSto
     summarizer = Summarizer(llm, store, config, enrichment, stats) if enrichment and llm else None
     with tantivy.partition_lock(*partition):
         # A manifest's index that exists is complete (a re-run, or a branch switched back): publish it as is,
-        # unless it was enriched differently or some of its functions still wait for their summary.
+        # unless it was built with other settings, enriched differently, or some functions still wait for
+        # their summary.
         own = None if rebuild else _enriched_like(store, tantivy, snapshot, snapshot.manifest_id, enrichment,
                                                   settings)
         reuse = own is not None and not own.pending_paths
@@ -48,7 +49,7 @@ def build_lexical(repo: RepoRecord, snapshot: SourceSnapshot, store: MetadataSto
         else:
             base = _base_manifest(store, tantivy, snapshot, rebuild)
             own = _enriched_like(store, tantivy, snapshot, base, enrichment, settings) if base else None
-            base = base if own is not None else None  # indexed under another enrichment: start from nothing
+            base = base if own is not None else None  # other settings or enrichment: start from nothing
         added, removed = ([], []) if reuse else diff_manifests(store.load_manifest(base) if base else [],
                                                                snapshot.entries)
         if own is not None and not reuse:  # the base's functions that still lack a summary are indexed again
