@@ -89,6 +89,10 @@ def _tracked_heads(git: GitResource, repo: RepoRecord, poll: HeadsPoll | None) -
     if poll.heads is None:  # not reached in time
         return {ref: None for ref in repo.refs}
     heads: dict[str, str | None] = dict(poll.heads)
-    # A tracked full sha is no branch or tag: pinned as itself, the run fetches and verifies it.
-    heads.update({ref: ref for ref in repo.refs if ref not in heads and is_full_sha(ref)})
+    for ref in repo.refs:  # a tracked full sha is no branch or tag
+        if ref not in heads and is_full_sha(ref):
+            if repo.kind == "git_remote":  # not fetched at the tick: pinned as itself, the run fetches and verifies it
+                heads[ref] = ref
+            elif (commit := git.resolve_ref(repo.name, repo.kind, repo.location, ref)) is not None:
+                heads[ref] = commit
     return heads

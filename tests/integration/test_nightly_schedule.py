@@ -133,6 +133,17 @@ def test_a_repository_the_ticks_budget_did_not_reach_gets_runs_that_resolve_thei
         nightly.close()
 
 
+def test_a_tracked_full_sha_is_requested_pinned_to_itself(nightly, make_repo):
+    origin = make_repo({"app.py": "x = 1\n"})
+    first = origin.git("rev-parse", "HEAD")
+    origin.commit({"app.py": "x = 2\n"})
+    missing = "0" * 40
+    nightly.register("local", str(origin.path), refs=(first, missing))  # read in place: the sha is checked
+    nightly.register("remote", f"file://{origin.path}", refs=(first,))  # not fetched: the run verifies it
+    assert requested(nightly.tick()) == [(f"local|{first}", f"local:{first}:{first}", first),
+                                         (f"remote|{first}", f"remote:{first}:{first}", first)]
+
+
 def test_a_plain_directory_is_requested_without_a_pinned_commit(nightly, tmp_path):
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "todo.md").write_text("ship it\n")
