@@ -6,7 +6,9 @@ The tick reads refs as the push sensor does, with `git ls-remote`, a few reposit
 `automation.nightly_tick_budget_s` (Dagster abandons a tick past its evaluation timeout, every request with
 it); each run fetches what it indexes. A repository the budget did not reach still gets its runs, unpinned:
 they resolve their refs themselves. A tracked ref the repository does not have is not requested (no flood
-of skipped runs); a repository that cannot be read is logged by name and the others are still requested.
+of skipped runs; a remote's tracked full sha, which `ls-remote` cannot confirm, is requested and its run
+verifies it after fetching); a repository that cannot be read is logged by name and the others are still
+requested.
 """
 
 from __future__ import annotations
